@@ -1,0 +1,79 @@
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toBoolean = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
+
+/**
+ * Every environment variable the service reads, with its type, bounds and default.
+ * Property names are the variable names, so a failed rule names the variable.
+ */
+export class EnvSchema {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8080;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  HOST = '0.0.0.0';
+
+  @IsOptional()
+  @Matches(/^\/[A-Za-z0-9_.~\-/]*$/, { message: 'WS_PATH must be a URL path starting with /' })
+  WS_PATH = '/ws';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MAX_MESSAGE_LENGTH = 4096;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_ROOMS_PER_CONNECTION = 32;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
+  MAX_PAYLOAD_BYTES = 65536;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  SLOW_CONSUMER_BYTES = 1024 * 1024;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  HEARTBEAT_INTERVAL_MS = 30_000;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  SHUTDOWN_TIMEOUT_MS = 3000;
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'log';
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  PER_MESSAGE_DEFLATE = false;
+}

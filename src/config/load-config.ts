@@ -1,0 +1,57 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { EnvSchema, LogLevel } from './env.schema';
+
+/** The validated, frozen settings the app runs with (camelCase names of EnvSchema's variables). */
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly wsPath: string;
+  readonly maxMessageLength: number;
+  readonly maxRoomsPerConnection: number;
+  readonly maxPayloadBytes: number;
+  readonly slowConsumerBytes: number;
+  readonly heartbeatIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly perMessageDeflate: boolean;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Validates the environment once, at boot; throws one error naming every bad variable. */
+export function loadConfig(env: Env): AppConfig {
+  const schema = plainToInstance(EnvSchema, ownVariables(env));
+  const failures = validateSync(schema).flatMap((e) => Object.values(e.constraints ?? {}));
+  if (failures.length > 0) {
+    throw new Error(`Refusing to start, bad configuration:\n  ${failures.join('\n  ')}`);
+  }
+  return Object.freeze(toAppConfig(schema));
+}
+
+/** Only the variables the schema declares; an empty value counts as unset (`PORT=` in a compose file). */
+function ownVariables(env: Env): Record<string, string> {
+  const known = Object.keys(new EnvSchema());
+  const picked: Record<string, string> = {};
+  for (const name of known) {
+    const value = env[name];
+    if (value !== undefined && value !== '') picked[name] = value;
+  }
+  return picked;
+}
+
+function toAppConfig(s: EnvSchema): AppConfig {
+  return {
+    port: s.PORT,
+    host: s.HOST,
+    wsPath: s.WS_PATH,
+    maxMessageLength: s.MAX_MESSAGE_LENGTH,
+    maxRoomsPerConnection: s.MAX_ROOMS_PER_CONNECTION,
+    maxPayloadBytes: s.MAX_PAYLOAD_BYTES,
+    slowConsumerBytes: s.SLOW_CONSUMER_BYTES,
+    heartbeatIntervalMs: s.HEARTBEAT_INTERVAL_MS,
+    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
+    logLevel: s.LOG_LEVEL,
+    perMessageDeflate: s.PER_MESSAGE_DEFLATE,
+  };
+}

@@ -1,0 +1,159 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { AppConfig } from '../config/load-config';
+import { Connection } from '../rooms/connection';
+import { CLOSE_GOING_AWAY } from './close-codes';
+import { decodeFrame, errorFrame } from './frames';
+import { Heartbeat } from './heartbeat';
+
+type Handler = (data: unknown, event: string) => Promise<unknown>;
+
+/**
+ * The transport under ChatGateway. Nest's stock WsAdapter drops bad JSON and unknown
+ * events without a word, handles a connection's frames concurrently, and terminates
+ * sockets on close; this one answers every frame, keeps each connection's frames in
+ * order, serves only WS_PATH, and closes clients with 1001 on shutdown.
+ */
+export class ChatWsAdapter extends WsAdapter {
+  protected override readonly logger = new Logger(ChatWsAdapter.name);
+  private wss: WebSocketServer | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private closing = false;
+
+  constructor(
+    app: INestApplication,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+  }
+
+  override create(): WebSocketServer {
+    if (this.wss) throw new Error('ChatWsAdapter serves a single gateway');
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.config.maxPayloadBytes,
+      perMessageDeflate: this.config.perMessageDeflate,
+    });
+    wss.on('error', (err) => this.logger.error(err));
+    this.heartbeat = new Heartbeat(wss.clients, this.config.heartbeatIntervalMs, () =>
+      this.logger.debug('Terminating a connection that missed a pong'),
+    );
+    this.heartbeat.start();
+    this.http.on('upgrade', this.onUpgrade);
+    this.wss = wss;
+    return wss;
+  }
+
+  override bindClientConnect(
+    server: WebSocketServer,
+    callback: (conn: Connection, req: IncomingMessage) => void,
+  ): void {
+    server.on('connection', (socket: WebSocket, req: IncomingMessage) => {
+      const conn = new Connection(
+        randomBytes(9).toString('base64url'),
+        socket,
+        this.config.slowConsumerBytes,
+      );
+      // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; ws reports them here.
+      socket.on('error', (err) => this.logger.debug(`Connection ${conn.id}: ${err.message}`));
+      this.heartbeat!.track(socket);
+      this.logger.debug(`Connection ${conn.id} opened from ${req.socket.remoteAddress}`);
+      callback(conn, req);
+    });
+  }
+
+  override bindClientDisconnect(conn: Connection, callback: () => void): void {
+    conn.socket.once('close', (code: number) => {
+      if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
+      this.logger.debug(`Connection ${conn.id} closed (${code})`);
+      callback();
+    });
+  }
+
+  override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
+    const byEvent = new Map<string, Handler>(handlers.map((h) => [String(h.message), h.callback as Handler]));
+    let previous = Promise.resolve();
+    conn.socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Handlers are async (Nest runs pipes first), so each frame waits for the one before:
+      // a join is done before the next frame is read, and replies leave in frame order.
+      previous = previous.then(() => this.handleFrame(conn, byEvent, data, isBinary));
+    });
+  }
+
+  /** Shutdown: refuse new upgrades, ask every client to go (1001), and wait a bounded time. */
+  override async close(server: WebSocketServer): Promise<void> {
+    this.closing = true;
+    this.heartbeat?.stop();
+    await closeAll(server.clients, this.config.shutdownTimeoutMs);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  override async dispose(): Promise<void> {
+    this.http.off('upgrade', this.onUpgrade);
+  }
+
+  private get http(): HttpServer {
+    return this.httpServer as HttpServer;
+  }
+
+  private async handleFrame(
+    conn: Connection,
+    byEvent: Map<string, Handler>,
+    data: RawData,
+    isBinary: boolean,
+  ) {
+    try {
+      const reply = await this.dispatch(byEvent, data, isBinary);
+      if (reply !== undefined) conn.send(JSON.stringify(reply));
+    } catch (err) {
+      // Handler errors are answered by WsErrorFilter; reaching here is a bug in this file.
+      this.logger.error(err);
+    }
+  }
+
+  private dispatch(byEvent: Map<string, Handler>, data: RawData, isBinary: boolean): unknown {
+    if (isBinary) return errorFrame('unsupported_frame');
+    const decoded = decodeFrame(data.toString());
+    if (!decoded.ok) return decoded.error;
+    const { event } = decoded.frame;
+    const handler = byEvent.get(event);
+    if (!handler) return errorFrame('unknown_event', { event });
+    return handler(decoded.frame.data, event);
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const wss = this.wss!;
+    if (pathOf(req.url) !== this.config.wsPath) return refuse(socket, '404 Not Found');
+    if (this.closing) return refuse(socket, '503 Service Unavailable');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+}
+
+function pathOf(url = '/'): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function refuse(socket: Duplex, status: string): void {
+  socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+// A peer that does not read never completes the close handshake, so after the timeout
+// whoever is left is terminated.
+async function closeAll(clients: Set<WebSocket>, timeoutMs: number): Promise<void> {
+  const closed = [...clients].map((ws) => {
+    ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+    return new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  await Promise.race([Promise.all(closed), timeout]);
+  clearTimeout(timer);
+  for (const ws of clients) ws.terminate();
+}

@@ -1,0 +1,66 @@
+import { UseFilters, UsePipes } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { Connection } from '../rooms/connection';
+import { RoomsService } from '../rooms/rooms.service';
+import { JoinDto } from './dto/join.dto';
+import { LeaveDto } from './dto/leave.dto';
+import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';
+import { echoFrame, errorFrame, joinedFrame, leftFrame, type ReplyFrame } from './frames';
+import { WsErrorFilter } from './ws-error.filter';
+import { WsValidationPipe } from './ws-validation.pipe';
+
+/**
+ * The protocol's events. Each handler gets a validated DTO, asks RoomsService, and returns
+ * the reply frame (or nothing). ChatWsAdapter applies the path from WS_PATH, decodes frames
+ * and sends what a handler returns.
+ */
+@WebSocketGateway()
+@UsePipes(WsValidationPipe)
+@UseFilters(WsErrorFilter)
+export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDisconnect<Connection> {
+  constructor(private readonly rooms: RoomsService) {}
+
+  handleConnection(conn: Connection): void {
+    this.rooms.connect(conn);
+  }
+
+  handleDisconnect(conn: Connection): void {
+    this.rooms.disconnect(conn);
+  }
+
+  @SubscribeMessage('join')
+  join(@ConnectedSocket() conn: Connection, @MessageBody() dto: JoinDto): ReplyFrame {
+    const result = this.rooms.join(conn, dto.room, dto.name);
+    return result.ok ? joinedFrame(dto.room, result.members) : errorFrame(result.code, { event: 'join' });
+  }
+
+  @SubscribeMessage('leave')
+  leave(@ConnectedSocket() conn: Connection, @MessageBody() dto: LeaveDto): ReplyFrame {
+    const result = this.rooms.leave(conn, dto.room);
+    return result.ok ? leftFrame(dto.room, result.members) : errorFrame(result.code, { event: 'leave' });
+  }
+
+  /** No reply on success: the sender does not get its own message back. */
+  @SubscribeMessage('message')
+  message(@ConnectedSocket() conn: Connection, @MessageBody() dto: MessageDto): ReplyFrame | undefined {
+    const result = this.rooms.send(conn, dto.message, dto.room);
+    return result.ok ? undefined : errorFrame(result.code, { event: 'message' });
+  }
+
+  @SubscribeMessage('broadcast')
+  broadcast(@ConnectedSocket() conn: Connection, @MessageBody() dto: BroadcastDto): void {
+    this.rooms.broadcast(conn, dto.message);
+  }
+
+  @SubscribeMessage('echo')
+  echo(@MessageBody() dto: EchoDto): ReplyFrame {
+    return echoFrame(dto.message);
+  }
+}

@@ -1,0 +1,6 @@
+import { IsRoomName } from './room-field';
+
+export class LeaveDto {
+  @IsRoomName()
+  room!: string;
+}

@@ -1,0 +1,116 @@
+/** Every frame of the wire protocol: decoding what clients send, building what the server sends. */
+
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_payload'
+  | 'unknown_event'
+  | 'not_in_room'
+  | 'too_many_rooms'
+  | 'unsupported_frame'
+  | 'internal';
+
+export interface ErrorDetail {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  event?: string;
+  details?: ErrorDetail[];
+}
+
+export type ReplyFrame =
+  | { type: 'joined'; room: string; members: number }
+  | { type: 'left'; room: string; members: number }
+  | { type: 'echo'; message: string }
+  | ErrorFrame;
+
+/** A client frame after either envelope has been taken off. */
+export interface InboundFrame {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+export type Decoded = { ok: true; frame: InboundFrame } | { ok: false; error: ErrorFrame };
+
+const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
+  invalid_json: 'The frame is not valid JSON',
+  invalid_payload: 'The frame does not have the fields this event needs',
+  unknown_event: 'There is no such event',
+  not_in_room: 'You are not in that room',
+  too_many_rooms: 'You are in as many rooms as a connection may be; leave one first',
+  unsupported_frame: 'Binary frames are not supported; send JSON as text',
+  internal: 'The server failed to handle this frame',
+};
+
+export function errorFrame(
+  code: ErrorCode,
+  extra: { event?: string; message?: string; details?: ErrorDetail[] } = {},
+): ErrorFrame {
+  const frame: ErrorFrame = { type: 'error', code, message: extra.message ?? DEFAULT_MESSAGES[code] };
+  if (extra.event !== undefined) frame.event = extra.event;
+  if (extra.details !== undefined) frame.details = extra.details;
+  return frame;
+}
+
+export const joinedFrame = (room: string, members: number): ReplyFrame => ({ type: 'joined', room, members });
+export const leftFrame = (room: string, members: number): ReplyFrame => ({ type: 'left', room, members });
+export const echoFrame = (message: string): ReplyFrame => ({ type: 'echo', message });
+
+export const roomMessageFrame = (room: string, message: string, from: string, id: string, ts: number) => ({
+  type: 'message' as const,
+  room,
+  message,
+  from,
+  id,
+  ts,
+});
+
+export const broadcastFrame = (message: string, from: string, id: string, ts: number) => ({
+  type: 'broadcast' as const,
+  message,
+  from,
+  id,
+  ts,
+});
+
+/**
+ * Accepts both envelopes: Nest's `{"event":"join","data":{...}}` and the tutorial's flat
+ * `{"type":"join","room":"..."}` (whose fields are the data, `type` included and ignored).
+ * Valid JSON that is not an object (`[]`, `null`, `"hi"`, `1`) is `invalid_payload`:
+ * the text parsed, it is the shape that is wrong.
+ */
+export function decodeFrame(text: string): Decoded {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, error: errorFrame('invalid_json') };
+  }
+  if (!isObject(parsed)) {
+    return invalid('(frame)', 'isObject', 'A frame must be a JSON object');
+  }
+  if (Object.hasOwn(parsed, 'event')) {
+    const { event, data = {} } = parsed;
+    if (typeof event !== 'string') return invalid('event', 'isString', 'event must be a string');
+    if (!isObject(data)) return invalid('data', 'isObject', 'data must be a JSON object', event);
+    return { ok: true, frame: { event, data } };
+  }
+  if (typeof parsed.type === 'string') return { ok: true, frame: { event: parsed.type, data: parsed } };
+  return invalid('type', 'isString', 'A frame needs a string "type" (or "event")');
+}
+
+function invalid(field: string, rule: string, message: string, event?: string): Decoded {
+  return {
+    ok: false,
+    error: errorFrame('invalid_payload', { event, message, details: [{ field, rule, message }] }),
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

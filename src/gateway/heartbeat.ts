@@ -1,0 +1,42 @@
+import type { WebSocket } from 'ws';
+
+/**
+ * Pings every connection each interval; one that has not answered the previous ping is
+ * terminated, which runs the normal disconnect path (it leaves its rooms). This is the
+ * "detect and close broken connections" recipe from the ws README.
+ */
+export class Heartbeat {
+  private readonly answered = new WeakSet<WebSocket>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly clients: ReadonlySet<WebSocket>,
+    private readonly intervalMs: number,
+    private readonly onMissedPong: (socket: WebSocket) => void,
+  ) {}
+
+  track(socket: WebSocket): void {
+    this.answered.add(socket);
+    socket.on('pong', () => this.answered.add(socket));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.beat(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private beat(): void {
+    for (const socket of this.clients) {
+      if (this.answered.delete(socket)) {
+        socket.ping();
+        continue;
+      }
+      this.onMissedPong(socket);
+      socket.terminate();
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { ArgumentMetadata, Inject, Injectable, Type, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { WsException } from '@nestjs/websockets';
+import { MaxLength } from 'class-validator';
+import type { AppConfigService } from '../config/config.module';
+import { BroadcastDto, EchoDto, MessageDto, TextDto } from './dto/text.dto';
+import { ErrorDetail } from './frames';
+
+/** What the pipe throws; WsErrorFilter turns it into an `invalid_payload` frame. */
+export class InvalidPayloadException extends WsException {
+  constructor(readonly details: ErrorDetail[]) {
+    super('invalid_payload');
+  }
+}
+
+/**
+ * Nest's ValidationPipe for WebSocket frames: failures become InvalidPayloadException with
+ * one detail per broken rule, instead of an HTTP 400 that a ws client would never see.
+ */
+@Injectable()
+export class WsValidationPipe extends ValidationPipe {
+  private readonly limited: Map<Type, Type>;
+
+  constructor(@Inject(ConfigService) config: AppConfigService) {
+    super({
+      transform: true,
+      forbidUnknownValues: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => new InvalidPayloadException(toDetails(errors)),
+    });
+    const max = config.get('maxMessageLength', { infer: true });
+    this.limited = new Map([MessageDto, BroadcastDto, EchoDto].map((dto) => [dto, withMaxLength(dto, max)]));
+  }
+
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const metatype = metadata.metatype && this.limited.get(metadata.metatype);
+    return super.transform(value, metatype ? { ...metadata, metatype } : metadata);
+  }
+}
+
+// A decorator's argument is fixed when the class is defined, but MAX_MESSAGE_LENGTH is read
+// at boot: so each app subclasses the DTOs once with its own bound (class-validator applies
+// a parent's rules to its subclasses).
+function withMaxLength(dto: Type<TextDto>, max: number): Type<TextDto> {
+  const limited = class extends dto {};
+  MaxLength(max)(limited.prototype, 'message');
+  return limited;
+}
+
+function toDetails(errors: ValidationError[]): ErrorDetail[] {
+  return errors.flatMap((e) =>
+    Object.entries(e.constraints ?? {}).map(([rule, message]) => ({ field: e.property, rule, message })),
+  );
+}

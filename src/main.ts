@@ -1,0 +1,41 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { type AppConfig, loadConfig } from './config/load-config';
+
+const logger = new Logger('Main');
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  logger.log(`Listening on http://${config.host}:${config.port}, WebSocket at ${config.wsPath}`);
+  // Not app.enableShutdownHooks(): Nest re-raises the signal after closing, so the
+  // process would die by the signal instead of exiting 0.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void shutdown(app, signal, config.shutdownTimeoutMs));
+  }
+}
+
+/** Readiness turns 503, clients get 1001, servers close; exit 0 within the bound either way. */
+async function shutdown(app: INestApplication, signal: string, timeoutMs: number): Promise<void> {
+  logger.log(`${signal}: shutting down`);
+  setTimeout(() => {
+    logger.warn('Shutdown overran its bound; exiting anyway');
+    process.exit(0);
+  }, timeoutMs + 2000).unref();
+  try {
+    await app.close();
+  } catch (err) {
+    logger.error('Shutdown failed', (err as Error).stack);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+void main();

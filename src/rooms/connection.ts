@@ -1,0 +1,48 @@
+import type { WebSocket } from 'ws';
+
+const OPEN = 1; // WebSocket.OPEN, without importing ws's runtime here
+const AS_TEXT = { binary: false } as const;
+
+/** One client socket and what the rooms service knows of it. */
+export class Connection {
+  /** Joined rooms in join order: the last is where a message without `room` goes. */
+  readonly rooms = new Set<string>();
+  name: string | undefined;
+  /** Set when the server cut this peer off for not reading its output. */
+  droppedAsSlow = false;
+
+  constructor(
+    readonly id: string,
+    readonly socket: WebSocket,
+    private readonly slowConsumerBytes: number,
+  ) {}
+
+  /** What others see as the sender: the display name it gave, else its id. */
+  get from(): string {
+    return this.name ?? this.id;
+  }
+
+  /** The room a message without `room` goes to: the most recently joined one it is still in. */
+  get currentRoom(): string | undefined {
+    let last: string | undefined;
+    for (const room of this.rooms) last = room;
+    return last;
+  }
+
+  /**
+   * Queues one text frame; false when nothing was queued. A peer whose unsent output has
+   * passed the bound has stopped reading: it is terminated, not closed, because a close
+   * handshake with a peer that does not read never completes.
+   */
+  send(data: string | Buffer): boolean {
+    const socket = this.socket;
+    if (socket.readyState !== OPEN) return false;
+    if (socket.bufferedAmount > this.slowConsumerBytes) {
+      this.droppedAsSlow = true;
+      socket.terminate();
+      return false;
+    }
+    socket.send(data, AS_TEXT);
+    return true;
+  }
+}
