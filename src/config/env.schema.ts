@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // @Type() below reads design-time metadata, even outside a Nest app
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 

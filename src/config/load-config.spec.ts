@@ -1,0 +1,62 @@
+import { loadConfig } from './load-config';
+
+describe(loadConfig.name, () => {
+  it('uses the documented defaults when nothing is set', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      wsPath: '/ws',
+      maxMessageLength: 4096,
+      maxRoomsPerConnection: 32,
+      maxPayloadBytes: 65536,
+      slowConsumerBytes: 1048576,
+      heartbeatIntervalMs: 30000,
+      shutdownTimeoutMs: 3000,
+      logLevel: 'log',
+      perMessageDeflate: false,
+    });
+  });
+
+  it('reads and converts every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      WS_PATH: '/chat',
+      PER_MESSAGE_DEFLATE: 'true',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({ port: 9000, wsPath: '/chat', perMessageDeflate: true, logLevel: 'debug' });
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(8080);
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['WS_PATH', 'ws'],
+    ['MAX_MESSAGE_LENGTH', '0'],
+    ['MAX_ROOMS_PER_CONNECTION', '-1'],
+    ['MAX_PAYLOAD_BYTES', '10'],
+    ['SLOW_CONSUMER_BYTES', 'lots'],
+    ['HEARTBEAT_INTERVAL_MS', '1'],
+    ['SHUTDOWN_TIMEOUT_MS', '999999'],
+    ['LOG_LEVEL', 'chatty'],
+    ['PER_MESSAGE_DEFLATE', 'yes'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
+  });
+
+  it('names every bad variable in one error', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT[^]*LOG_LEVEL|LOG_LEVEL[^]*PORT/);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ PATH: '/usr/bin', port: 'not ours' })).not.toThrow();
+  });
+});

@@ -1,0 +1,203 @@
+import { ConfigService } from '@nestjs/config';
+import type { WebSocket } from 'ws';
+import type { AppConfigService } from '../config/config.module';
+import { Connection } from './connection';
+import { RoomsService } from './rooms.service';
+
+/** A socket that records what it was sent; bufferedAmount can be raised to play a slow reader. */
+function fakeSocket() {
+  return {
+    readyState: 1,
+    bufferedAmount: 0,
+    sent: [] as string[],
+    send(data: Buffer | string) {
+      this.sent.push(String(data));
+    },
+    terminate: jest.fn(),
+  };
+}
+
+let nextId = 0;
+function connection(slowConsumerBytes = 1024) {
+  const socket = fakeSocket();
+  const conn = new Connection(`c${++nextId}`, socket as unknown as WebSocket, slowConsumerBytes);
+  return { conn, socket, received: () => socket.sent.map((s) => JSON.parse(s)) };
+}
+
+describe(RoomsService.name, () => {
+  let sut: RoomsService;
+  const connected = (slowConsumerBytes?: number) => {
+    const c = connection(slowConsumerBytes);
+    sut.connect(c.conn);
+    return c;
+  };
+
+  beforeEach(() => {
+    sut = new RoomsService(new ConfigService({ maxRoomsPerConnection: 3 }) as AppConfigService);
+  });
+
+  describe('join', () => {
+    it('adds the member and reports the count', () => {
+      const a = connected();
+      const b = connected();
+      expect(sut.join(a.conn, 'room1')).toEqual({ ok: true, members: 1 });
+      expect(sut.join(b.conn, 'room1')).toEqual({ ok: true, members: 2 });
+      expect(sut.membersOf('room1')).toBe(2);
+    });
+
+    it('is idempotent', () => {
+      const a = connected();
+      sut.join(a.conn, 'room1');
+      expect(sut.join(a.conn, 'room1')).toEqual({ ok: true, members: 1 });
+      expect(sut.list(100, 0)).toEqual([{ name: 'room1', members: 1 }]);
+    });
+
+    it('treats __proto__, constructor and toString as ordinary rooms', () => {
+      const a = connected();
+      for (const room of ['__proto__', 'constructor', 'toString']) {
+        expect(sut.join(a.conn, room)).toEqual({ ok: true, members: 1 });
+      }
+      expect(sut.roomCount).toBe(3);
+      expect(sut.membersOf('hasOwnProperty')).toBe(0);
+    });
+
+    it('refuses a room past the limit with too_many_rooms, and changes nothing', () => {
+      const a = connected();
+      ['r1', 'r2', 'r3'].forEach((r) => sut.join(a.conn, r));
+      expect(sut.join(a.conn, 'r4')).toEqual({ ok: false, code: 'too_many_rooms' });
+      expect(sut.membersOf('r4')).toBe(0);
+      expect(sut.join(a.conn, 'r1')).toEqual({ ok: true, members: 1 });
+    });
+
+    it('keeps the display name for later messages', () => {
+      const a = connected();
+      const b = connected();
+      sut.join(a.conn, 'room1', 'alice');
+      sut.join(b.conn, 'room1');
+      sut.send(a.conn, 'hi');
+      expect(b.received()).toEqual([expect.objectContaining({ from: 'alice' })]);
+    });
+  });
+
+  describe('leave', () => {
+    it('removes the member and deletes an empty room', () => {
+      const a = connected();
+      const b = connected();
+      sut.join(a.conn, 'room1');
+      sut.join(b.conn, 'room1');
+      expect(sut.leave(a.conn, 'room1')).toEqual({ ok: true, members: 1 });
+      expect(sut.leave(b.conn, 'room1')).toEqual({ ok: true, members: 0 });
+      expect(sut.roomCount).toBe(0);
+    });
+
+    it('replies not_in_room when never joined', () => {
+      const a = connected();
+      expect(sut.leave(a.conn, 'room1')).toEqual({ ok: false, code: 'not_in_room' });
+    });
+  });
+
+  describe('send', () => {
+    it('delivers to the other members only, once, with one shared payload', () => {
+      const [a, b, c, outsider] = [connected(), connected(), connected(), connected()];
+      [a, b, c].forEach((x) => sut.join(x.conn, 'room1'));
+      sut.join(outsider.conn, 'room2');
+      expect(sut.send(a.conn, 'hello')).toEqual({ ok: true, room: 'room1' });
+      const frame = { type: 'message', room: 'room1', message: 'hello', from: a.conn.id };
+      expect(b.received()).toEqual([expect.objectContaining(frame)]);
+      expect(c.received()).toEqual([expect.objectContaining(frame)]);
+      expect(b.received()[0]).toEqual(c.received()[0]);
+      expect(a.received()).toEqual([]);
+      expect(outsider.received()).toEqual([]);
+    });
+
+    it('gives each message its own id and a timestamp', () => {
+      const [a, b] = [connected(), connected()];
+      [a, b].forEach((x) => sut.join(x.conn, 'room1'));
+      sut.send(a.conn, 'one');
+      sut.send(a.conn, 'two');
+      const [first, second] = b.received();
+      expect(first.id).not.toEqual(second.id);
+      expect(Math.abs(first.ts - Date.now())).toBeLessThan(5000);
+    });
+
+    it('goes to the most recently joined room still held when no room is named', () => {
+      const [a, inR1, inR2] = [connected(), connected(), connected()];
+      sut.join(inR1.conn, 'r1');
+      sut.join(inR2.conn, 'r2');
+      sut.join(a.conn, 'r1');
+      sut.join(a.conn, 'r2');
+      sut.send(a.conn, 'to r2');
+      sut.leave(a.conn, 'r2');
+      sut.send(a.conn, 'to r1');
+      expect(inR2.received().map((f) => f.message)).toEqual(['to r2']);
+      expect(inR1.received().map((f) => f.message)).toEqual(['to r1']);
+    });
+
+    it('makes a re-joined room the current one again', () => {
+      const [a, inR1] = [connected(), connected()];
+      sut.join(inR1.conn, 'r1');
+      sut.join(a.conn, 'r1');
+      sut.join(a.conn, 'r2');
+      sut.join(a.conn, 'r1');
+      sut.send(a.conn, 'x');
+      expect(inR1.received()).toHaveLength(1);
+    });
+
+    it('replies not_in_room with no room joined, or for a named room not joined', () => {
+      const [a, b] = [connected(), connected()];
+      sut.join(b.conn, 'r1');
+      expect(sut.send(a.conn, 'x')).toEqual({ ok: false, code: 'not_in_room' });
+      expect(sut.send(a.conn, 'x', 'r1')).toEqual({ ok: false, code: 'not_in_room' });
+      expect(b.received()).toEqual([]);
+    });
+
+    it('drops a member that stopped reading, takes it out of its rooms and still serves the rest', () => {
+      const [a, slow, ok] = [connected(), connected(64), connected()];
+      [a, slow, ok].forEach((x) => sut.join(x.conn, 'room1'));
+      sut.join(slow.conn, 'room2');
+      slow.socket.bufferedAmount = 65;
+      sut.send(a.conn, 'x');
+      expect(slow.socket.terminate).toHaveBeenCalled();
+      expect(slow.conn.droppedAsSlow).toBe(true);
+      expect(ok.received()).toHaveLength(1);
+      expect(sut.membersOf('room1')).toBe(2);
+      expect(sut.membersOf('room2')).toBe(0);
+      expect(sut.connectionCount).toBe(2);
+    });
+  });
+
+  describe('broadcast', () => {
+    it('reaches every connection, the sender included', () => {
+      const [a, b] = [connected(), connected()];
+      sut.join(b.conn, 'r1');
+      sut.broadcast(a.conn, 'all');
+      for (const x of [a, b])
+        expect(x.received()).toEqual([expect.objectContaining({ type: 'broadcast', message: 'all' })]);
+    });
+  });
+
+  describe('disconnect', () => {
+    it('leaves every room and is safe to repeat', () => {
+      const [a, b] = [connected(), connected()];
+      sut.join(a.conn, 'r1');
+      sut.join(a.conn, 'r2');
+      sut.join(b.conn, 'r1');
+      sut.disconnect(a.conn);
+      sut.disconnect(a.conn);
+      expect(sut.list(100, 0)).toEqual([{ name: 'r1', members: 1 }]);
+      expect(sut.connectionCount).toBe(1);
+    });
+  });
+
+  describe('list', () => {
+    it('orders busiest first, then by name, and pages', () => {
+      const conns = [connected(), connected(), connected()];
+      sut.join(conns[0].conn, 'b');
+      sut.join(conns[0].conn, 'a');
+      conns.forEach((x) => sut.join(x.conn, 'busy'));
+      expect(sut.list(100, 0).map((r) => r.name)).toEqual(['busy', 'a', 'b']);
+      expect(sut.list(1, 1)).toEqual([{ name: 'a', members: 1 }]);
+      expect(sut.list(10, 5)).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,261 @@
+import request from 'supertest';
+import { type RunningApp, startApp } from './support/app';
+import { eventually } from './support/eventually';
+import { connectMany, joinAll, TestClient } from './support/ws-client';
+
+describe('WebSocket protocol (e2e)', () => {
+  let server: RunningApp;
+  const clients: TestClient[] = [];
+  const connect = async (n: number) => {
+    const made = await connectMany(server.wsUrl, n);
+    clients.push(...made);
+    return made;
+  };
+  const rooms = () =>
+    request(server.httpUrl)
+      .get('/rooms')
+      .expect(200)
+      .then((r) => r.body);
+
+  beforeAll(async () => {
+    server = await startApp();
+  });
+  afterEach(() => clients.splice(0).forEach((c) => c.close()));
+  afterAll(() => server.close());
+
+  const envelopes = {
+    tutorial: (event: string, data: object) => ({ type: event, ...data }),
+    nest: (event: string, data: object) => ({ event, data }),
+  };
+
+  describe.each(Object.entries(envelopes))('in the %s envelope', (_, frame) => {
+    it('join replies joined with the member count', async () => {
+      const [a, b] = await connect(2);
+      expect(await a.request(frame('join', { room: 'env-join' }))).toEqual({
+        type: 'joined',
+        room: 'env-join',
+        members: 1,
+      });
+      expect(await b.request(frame('join', { room: 'env-join', name: 'bob' }))).toEqual({
+        type: 'joined',
+        room: 'env-join',
+        members: 2,
+      });
+    });
+
+    it('leave replies left with the members remaining', async () => {
+      const [a, b] = await connect(2);
+      await joinAll([a, b], 'env-leave');
+      expect(await a.request(frame('leave', { room: 'env-leave' }))).toEqual({
+        type: 'left',
+        room: 'env-leave',
+        members: 1,
+      });
+    });
+
+    it('message reaches the other members with room, message, from, id and ts', async () => {
+      const [a, b] = await connect(2);
+      await joinAll([a, b], 'env-msg');
+      a.send(frame('message', { message: 'Hello' }));
+      const got = await b.next('message');
+      expect(got).toEqual({
+        type: 'message',
+        room: 'env-msg',
+        message: 'Hello',
+        from: expect.any(String),
+        id: expect.any(String),
+        ts: expect.any(Number),
+      });
+      expect(await a.nothingWithin(100)).toBe(true);
+    });
+
+    it('message with a room goes to that room', async () => {
+      const [a, b] = await connect(2);
+      await joinAll([a, b], 'env-named');
+      await a.request({ type: 'join', room: 'env-other' }, 'joined');
+      a.send(frame('message', { message: 'named', room: 'env-named' }));
+      expect(await b.next('message')).toMatchObject({ room: 'env-named', message: 'named' });
+    });
+
+    it('broadcast reaches every connection, the sender included', async () => {
+      const [a, b] = await connect(2);
+      a.send(frame('broadcast', { message: 'to all' }));
+      for (const c of [a, b])
+        expect(await c.next('broadcast')).toMatchObject({
+          message: 'to all',
+          from: expect.any(String),
+          id: expect.any(String),
+          ts: expect.any(Number),
+        });
+    });
+
+    it('echo replies to the sender alone', async () => {
+      const [a, b] = await connect(2);
+      expect(await a.request(frame('echo', { message: 'ping' }))).toEqual({ type: 'echo', message: 'ping' });
+      expect(await b.nothingWithin(100)).toBe(true);
+    });
+  });
+
+  it('serves a client written for the tutorial unchanged', async () => {
+    const [alice, bob] = await connect(2);
+    for (const c of [alice, bob]) c.send(JSON.stringify({ type: 'join', room: 'room1' }));
+    await alice.next('joined');
+    await bob.next('joined');
+    alice.send(JSON.stringify({ type: 'message', message: 'Hello' }));
+    const data = await bob.next();
+    expect(`Room: ${data.room}, Message: ${data.message}`).toBe('Room: room1, Message: Hello');
+  });
+
+  it('shows the display name as from, else the connection id', async () => {
+    const [a, b] = await connect(2);
+    await a.request({ type: 'join', room: 'names', name: 'Alice' }, 'joined');
+    await b.request({ type: 'join', room: 'names' }, 'joined');
+    a.send({ type: 'message', message: 'hi' });
+    expect((await b.next('message')).from).toBe('Alice');
+    b.send({ type: 'message', message: 'hey' });
+    const anonymous = (await a.next('message')).from;
+    b.send({ type: 'message', message: 'again' });
+    expect((await a.next('message')).from).toBe(anonymous);
+    expect(anonymous).not.toBe('Alice');
+  });
+
+  it('never delivers to another room', async () => {
+    const [a, b, c] = await connect(3);
+    await joinAll([a, b], 'iso-1');
+    await joinAll([c], 'iso-2');
+    a.send({ type: 'message', message: 'only iso-1' });
+    await b.next('message');
+    expect(await c.nothingWithin(150)).toBe(true);
+  });
+
+  it('sends a message without room to the most recently joined room still held', async () => {
+    const [a, r1, r2] = await connect(3);
+    await joinAll([r1], 'recent-1');
+    await joinAll([r2], 'recent-2');
+    await joinAll([a], 'recent-1');
+    await joinAll([a], 'recent-2');
+    a.send({ type: 'message', message: 'to 2' });
+    expect(await r2.next('message')).toMatchObject({ room: 'recent-2', message: 'to 2' });
+    await a.request({ type: 'leave', room: 'recent-2' }, 'left');
+    a.send({ type: 'message', message: 'to 1' });
+    expect(await r1.next('message')).toMatchObject({ room: 'recent-1', message: 'to 1' });
+    expect(await r2.nothingWithin(100)).toBe(true);
+  });
+
+  it('keeps a connection in several rooms, receiving from each', async () => {
+    const [multi, x, y] = await connect(3);
+    await joinAll([multi, x], 'multi-x');
+    await joinAll([multi, y], 'multi-y');
+    x.send({ type: 'message', message: 'from x' });
+    y.send({ type: 'message', message: 'from y' });
+    const got = [await multi.next('message'), await multi.next('message')]
+      .map((f) => `${f.room}:${f.message}`)
+      .sort();
+    expect(got).toEqual(['multi-x:from x', 'multi-y:from y']);
+  });
+
+  it('answers not_in_room for leave and message outside a room', async () => {
+    const [a] = await connect(1);
+    expect(await a.request({ type: 'leave', room: 'nowhere' })).toMatchObject({
+      type: 'error',
+      code: 'not_in_room',
+      event: 'leave',
+    });
+    expect(await a.request({ type: 'message', message: 'x' })).toMatchObject({
+      code: 'not_in_room',
+      event: 'message',
+    });
+    expect(await a.request({ type: 'message', message: 'x', room: 'nowhere' })).toMatchObject({
+      code: 'not_in_room',
+    });
+  });
+
+  it('handles frames in order: a join and a message sent at once never see not_in_room', async () => {
+    const [a, b] = await connect(2);
+    await joinAll([b], 'order');
+    for (let i = 0; i < 20; i++) {
+      a.send({ type: 'join', room: 'order' });
+      a.send({ type: 'message', message: `m${i}` });
+      a.send({ type: 'leave', room: 'order' });
+      a.send({ type: 'echo', message: `e${i}` });
+    }
+    for (let i = 0; i < 20; i++) {
+      expect(await a.next('joined')).toMatchObject({ room: 'order' });
+      expect(await a.next('left')).toMatchObject({ room: 'order' });
+      expect(await a.next('echo')).toEqual({ type: 'echo', message: `e${i}` });
+      expect(await b.next('message')).toMatchObject({ message: `m${i}` });
+    }
+  });
+
+  describe('GET /rooms', () => {
+    it('counts members through join, leave and disconnect', async () => {
+      await eventually(async () => expect((await rooms()).connections).toBe(0)); // earlier tests' clients gone
+      const [a, b] = await connect(2);
+      await eventually(async () => expect((await rooms()).connections).toBe(2));
+      await joinAll([a, b], 'counted');
+      expect((await rooms()).rooms).toContainEqual({ name: 'counted', members: 2 });
+      await request(server.httpUrl).get('/rooms/counted').expect(200, { name: 'counted', members: 2 });
+      await a.request({ type: 'leave', room: 'counted' }, 'left');
+      await request(server.httpUrl).get('/rooms/counted').expect(200, { name: 'counted', members: 1 });
+      b.close();
+      await eventually(() => request(server.httpUrl).get('/rooms/counted').expect(404));
+      expect((await rooms()).rooms.map((r: { name: string }) => r.name)).not.toContain('counted');
+      await eventually(async () => expect((await rooms()).connections).toBe(1));
+    });
+
+    it('lists busiest first and pages with limit and offset', async () => {
+      const [a, b] = await connect(2);
+      await joinAll([a, b], 'page-big');
+      await joinAll([a], 'page-small');
+      const all = await rooms();
+      expect(all).toMatchObject({ limit: 100, offset: 0 });
+      expect(all.rooms.slice(0, 2)).toEqual([
+        { name: 'page-big', members: 2 },
+        { name: 'page-small', members: 1 },
+      ]);
+      const page = await request(server.httpUrl).get('/rooms?limit=1&offset=1').expect(200);
+      expect(page.body).toMatchObject({
+        rooms: [{ name: 'page-small', members: 1 }],
+        total: 2,
+        limit: 1,
+        offset: 1,
+      });
+    });
+
+    it.each(['limit=0', 'limit=1001', 'limit=x', 'offset=-1'])(
+      'refuses ?%s with a JSON 400',
+      async (query) => {
+        const res = await request(server.httpUrl).get(`/rooms?${query}`).expect(400);
+        expect(res.body).toMatchObject({ statusCode: 400 });
+      },
+    );
+
+    it('answers a JSON 404 for a room without members and 400 for an impossible name', async () => {
+      const missing = await request(server.httpUrl).get('/rooms/nobody-here').expect(404);
+      expect(missing.body).toMatchObject({
+        statusCode: 404,
+        message: expect.stringContaining('nobody-here'),
+      });
+      await request(server.httpUrl).get('/rooms/bad%20name').expect(400);
+    });
+  });
+
+  describe('health', () => {
+    it('answers liveness and readiness', async () => {
+      await request(server.httpUrl).get('/health').expect(200, { status: 'ok' });
+      await request(server.httpUrl).get('/health/ready').expect(200, { status: 'ready' });
+    });
+  });
+
+  describe('upgrade', () => {
+    it.each(['/', '/wss', '/ws/extra', '/rooms'])('refuses a WebSocket on %s', async (path) => {
+      await expect(TestClient.connect(server.wsUrl.replace(/\/ws$/, path))).rejects.toThrow(/404/);
+    });
+
+    it('accepts /ws with a query string', async () => {
+      const client = await TestClient.connect(`${server.wsUrl}?token=abc`);
+      clients.push(client);
+      expect(await client.request({ type: 'echo', message: 'q' })).toEqual({ type: 'echo', message: 'q' });
+    });
+  });
+});
