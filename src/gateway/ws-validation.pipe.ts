@@ -1,7 +1,6 @@
 import { ArgumentMetadata, Inject, Injectable, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { WsException } from '@nestjs/websockets';
-import { MaxLength } from 'class-validator';
 import type { AppConfigService } from '../config/config.module';
 import { BroadcastDto, EchoDto, MessageDto, TextDto } from './dto/text.dto';
 import { ErrorDetail } from './frames';
@@ -38,13 +37,12 @@ export class WsValidationPipe extends ValidationPipe {
   }
 }
 
-// A decorator's argument is fixed when the class is defined, but MAX_MESSAGE_LENGTH is read
-// at boot: so each app subclasses the DTOs once with its own bound (class-validator applies
-// a parent's rules to its subclasses).
-function withMaxLength(dto: Type<TextDto>, max: number): Type<TextDto> {
-  const limited = class extends dto {};
-  MaxLength(max)(limited.prototype, 'message');
-  return limited;
+// Each app gets its own subclasses carrying its MAX_MESSAGE_LENGTH (see TextDto), so two apps
+// in one process (as in the tests) can run with different limits.
+function withMaxLength(dto: typeof TextDto, max: number): Type<TextDto> {
+  return class extends dto {
+    static override maxMessageLength = max;
+  };
 }
 
 function toDetails(errors: ValidationError[]): ErrorDetail[] {
