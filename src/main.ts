@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen(config.port, config.host);
-  logger.log(`Listening on http://${config.host}:${config.port}, WebSocket at ${config.wsPath}`);
+  logger.log(`Listening on ${await app.getUrl()}, WebSocket at ${config.wsPath}`);
   // Not app.enableShutdownHooks(): Nest re-raises the signal after closing, so the
   // process would die by the signal instead of exiting 0.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

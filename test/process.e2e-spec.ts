@@ -1,0 +1,41 @@
+import request from 'supertest';
+import { spawnServer } from './support/server-process';
+import { TestClient } from './support/ws-client';
+
+describe('the service as a process (e2e)', () => {
+  it('refuses to start on a bad setting, naming the variable, with exit code 1', async () => {
+    const server = spawnServer({ PORT: 'eighty', MAX_MESSAGE_LENGTH: '0' });
+    await expect(server.listening).rejects.toThrow(/Refusing to start/);
+    expect((await server.exited).code).toBe(1);
+    expect(server.output()).toMatch(/PORT must be/);
+    expect(server.output()).toMatch(/MAX_MESSAGE_LENGTH must/);
+  }, 20_000);
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s: readiness 503, new upgrades refused, clients closed with 1001, exit 0 within the bound',
+    async (signal) => {
+      const server = spawnServer({ SHUTDOWN_TIMEOUT_MS: '1500' });
+      await server.listening;
+      const [polite, member] = await Promise.all([
+        TestClient.connect(server.wsUrl),
+        TestClient.connect(server.wsUrl),
+      ]);
+      await member.request({ type: 'join', room: 'lobby' }, 'joined');
+      // A peer that never reads cannot finish a close handshake; the server must not wait on it forever.
+      const deaf = await TestClient.connect(server.wsUrl);
+      (deaf.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+
+      const started = Date.now();
+      server.child.kill(signal);
+      expect(await polite.closed).toMatchObject({ code: 1001 });
+      expect(await member.closed).toMatchObject({ code: 1001 });
+      await request(server.httpUrl).get('/health/ready').expect(503);
+      await request(server.httpUrl).get('/health').expect(200);
+      await expect(TestClient.connect(server.wsUrl)).rejects.toThrow(/503/);
+
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - started).toBeLessThan(1500 + 2000);
+    },
+    20_000,
+  );
+});

@@ -1,0 +1,42 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Env } from '../../src/config/load-config';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  httpUrl: string;
+  wsUrl: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs src/main.ts as its own process (for signals and exit codes), on a free port. */
+export function spawnServer(env: Env = {}): ServerProcess & { listening: Promise<void> } {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const server = { child, output: () => output, exited, httpUrl: '', wsUrl: '' };
+  const listening = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = /Listening on (http:\/\/\S+), WebSocket at (\S+)/.exec(output);
+      if (match && !server.httpUrl) {
+        server.httpUrl = match[1].replace('[::1]', '127.0.0.1');
+        server.wsUrl = `${server.httpUrl.replace('http', 'ws')}${match[2]}`;
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => reject(new Error(`server exited before listening:\n${output}`)));
+  });
+  return Object.assign(server, { listening });
+}
