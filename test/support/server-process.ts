@@ -12,10 +12,18 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs src/main.ts as its own process (for signals and exit codes), on a free port. */
-export function spawnServer(env: Env = {}): ServerProcess & { listening: Promise<void> } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
+const FROM_SOURCE = { args: ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], cwd: ROOT };
+
+/**
+ * Runs the service as its own process (for signals and exit codes), on a free loopback port:
+ * src/main.ts by default, or the given entry point (a built dist/main.js).
+ */
+export function spawnServer(
+  env: Env = {},
+  { args, cwd } = FROM_SOURCE,
+): ServerProcess & { listening: Promise<void> } {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

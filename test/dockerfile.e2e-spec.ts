@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { buildRecipe, type Image, workdirOf } from './support/dockerfile-recipe';
+import { spawnServer } from './support/server-process';
+import { TestClient } from './support/ws-client';
+
+const ROOT = join(__dirname, '..');
+
+/** No Docker engine runs here, so the image's recipe is carried out step by step instead. */
+describe('the Dockerfile recipe (e2e)', () => {
+  let out: string;
+  let image: Image;
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), 'rooms-image-'));
+    image = await buildRecipe(ROOT, out);
+  }, 300_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('ends in a non-root image that exposes 8080 and runs the compiled server', () => {
+    expect(image.user).toBe('node');
+    expect(image.expose).toEqual(['8080']);
+    expect(image.env).toMatchObject({ NODE_ENV: 'production', PORT: '8080' });
+    expect(image.cmd).toEqual(['node', 'dist/main.js']);
+    expect(image.stopSignal).toBe('SIGTERM');
+  });
+
+  it('ships production dependencies only, and no sources or tests', () => {
+    const app = workdirOf(image);
+    expect(existsSync(join(app, 'node_modules', '@nestjs', 'core'))).toBe(true);
+    for (const dev of ['jest', 'typescript', 'ts-node', '@nestjs/cli']) {
+      expect(existsSync(join(app, 'node_modules', dev))).toBe(false);
+    }
+    expect(existsSync(join(app, 'src'))).toBe(false);
+    expect(existsSync(join(app, 'test'))).toBe(false);
+  });
+
+  it('starts, passes its HEALTHCHECK, serves /ws, and exits 0 on its STOPSIGNAL', async () => {
+    const port = String(await freePort());
+    const env = { ...image.env, PORT: port };
+    const [command, ...args] = image.cmd!;
+    expect(command).toBe('node');
+    const server = spawnServer(env, { args, cwd: workdirOf(image) });
+    await server.listening;
+
+    const [check, ...checkArgs] = image.healthcheck!;
+    expect(check).toBe('node');
+    await promisify(execFile)(process.execPath, checkArgs, { env: { ...process.env, ...env } }); // rejects on a non-zero exit
+    await request(server.httpUrl).get('/health').expect(200);
+    const client = await TestClient.connect(server.wsUrl);
+    expect(await client.request({ type: 'echo', message: 'from the image' })).toEqual({
+      type: 'echo',
+      message: 'from the image',
+    });
+
+    server.child.kill(image.stopSignal as NodeJS.Signals);
+    expect((await client.closed).code).toBe(1001);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  }, 30_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
