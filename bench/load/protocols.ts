@@ -1,0 +1,54 @@
+import type WebSocket from 'ws';
+
+/**
+ * How a load client speaks to one kind of server. Every server under test carries the same
+ * `message` text, so receivers find the benchmark's marker in the raw frame bytes and never
+ * parse JSON: the load generator shares the CPU with the server and must stay cheap.
+ */
+export interface ClientProtocol {
+  path: string;
+  /** Whether the server answers a join; without that, joins get time to settle instead. */
+  joinAck: boolean;
+  join(room: string): string;
+  message(text: string): string;
+  /** Handles a non-message frame: answers protocol chatter, reports readiness or a join ack. */
+  control(ws: WebSocket, frame: Buffer): 'ready' | 'joined' | undefined;
+  /** Ready as soon as the socket opens. */
+  readyOnOpen: boolean;
+}
+
+const chatJson = (joinAck: boolean): ClientProtocol => ({
+  path: '/ws',
+  joinAck,
+  readyOnOpen: true,
+  join: (room) => JSON.stringify({ type: 'join', room }),
+  message: (text) => JSON.stringify({ type: 'message', message: text }),
+  control: (_ws, frame) => (frame.includes('"joined"') ? 'joined' : undefined),
+});
+
+/** Engine.IO 4 / Socket.IO 5 packets over a bare WebSocket, the way socket.io-client frames them. */
+const socketIo: ClientProtocol = {
+  path: '/socket.io/?EIO=4&transport=websocket',
+  joinAck: true,
+  readyOnOpen: false,
+  join: (room) => `420${JSON.stringify(['join', room])}`,
+  message: (text) => `42${JSON.stringify(['message', { message: text }])}`,
+  control: (ws, frame) => {
+    const head = frame.toString('latin1', 0, 2);
+    if (head === '0{')
+      ws.send('40'); // engine open: connect to the main namespace
+    else if (head === '40') return 'ready';
+    else if (head === '2')
+      ws.send('3'); // ping -> pong
+    else if (head === '43') return 'joined'; // ack of the join
+    return undefined;
+  },
+};
+
+export const PROTOCOLS = {
+  chat: chatJson(true),
+  tutorial: chatJson(false),
+  'socket.io': socketIo,
+} satisfies Record<string, ClientProtocol>;
+
+export type ProtocolName = keyof typeof PROTOCOLS;
