@@ -17,15 +17,13 @@ io.on('connection', (socket) => {
   socket.on('message', (data) => {
     const room = data.room ?? current;
     if (!room || !socket.rooms.has(room)) return;
-    socket
-      .to(room)
-      .emit('message', {
-        room,
-        message: data.message,
-        from: socket.id,
-        id: String(++lastId),
-        ts: Date.now(),
-      });
+    socket.to(room).emit('message', {
+      room,
+      message: data.message,
+      from: socket.id,
+      id: String(++lastId),
+      ts: Date.now(),
+    });
   });
 });
 

@@ -1,5 +1,3 @@
-import type WebSocket from 'ws';
-
 /**
  * How a load client speaks to one kind of server. Every server under test carries the same
  * `message` text, so receivers find the benchmark's marker in the raw frame bytes and never
@@ -12,7 +10,7 @@ export interface ClientProtocol {
   join(room: string): string;
   message(text: string): string;
   /** Handles a non-message frame: answers protocol chatter, reports readiness or a join ack. */
-  control(ws: WebSocket, frame: Buffer): 'ready' | 'joined' | undefined;
+  control(ws: { send(text: string): void }, frame: Buffer): 'ready' | 'joined' | undefined;
   /** Ready as soon as the socket opens. */
   readyOnOpen: boolean;
 }

@@ -4,7 +4,7 @@
  * recording latency in an HDR histogram. Driven by bench/run.ts over IPC.
  */
 import * as hdr from 'hdr-histogram-js';
-import WebSocket from 'ws';
+import { LeanSocket } from './lean-socket';
 import { messageText, nowUs, readStamp, type Stamp } from './marker';
 import { type ClientProtocol, PROTOCOLS, type ProtocolName } from './protocols';
 
@@ -40,7 +40,7 @@ export interface WindowStats {
 }
 
 interface Client extends ClientSpec {
-  ws: WebSocket;
+  ws: LeanSocket;
   lastSeq: Map<number, number>;
   sent: number;
 }
@@ -106,30 +106,31 @@ async function connectAll(url: string, specs: ClientSpec[]): Promise<number> {
 }
 
 function connect(url: string, spec: ClientSpec): Promise<Client> {
+  const stamp: Stamp = { sender: 0, seq: 0, sentAtUs: 0 };
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url + protocol.path, {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-      localAddress,
-    });
-    const client: Client = { ...spec, ws, lastSeq: new Map(), sent: 0 };
-    const stamp: Stamp = { sender: 0, seq: 0, sentAtUs: 0 };
-    const join = () => {
+    let client: Client | undefined;
+    let joined = false;
+    const join = (ws: LeanSocket) => {
       ws.send(protocol.join(spec.room));
-      if (!protocol.joinAck) resolve(client);
+      if (!protocol.joinAck) joined = true;
     };
-    ws.on('message', (frame: Buffer) => {
-      if (readStamp(frame, stamp)) return receive(client, stamp);
-      const event = protocol.control(ws, frame);
-      if (event === 'ready') join();
-      else if (event === 'joined') resolve(client);
-    });
-    ws.once('open', () => protocol.readyOnOpen && join());
-    ws.once('error', reject);
-    ws.on(
-      'close',
-      (code) => code !== 1000 && code !== 1005 && console.error(`client ${spec.idx} closed with ${code}`),
-    );
+    const handlers = {
+      onText: (frame: Buffer, ws: LeanSocket) => {
+        if (readStamp(frame, stamp)) return receive(client!, stamp);
+        const event = protocol.control(ws, frame);
+        if (event === 'ready') join(ws);
+        else if (event === 'joined') {
+          joined = true;
+          if (client) resolve(client);
+        }
+      },
+      onClose: () => console.error(`client ${spec.idx} was closed by the server`),
+    };
+    LeanSocket.connect(url + protocol.path, localAddress, handlers).then((ws) => {
+      client = { ...spec, ws, lastSeq: new Map(), sent: 0 };
+      if (protocol.readyOnOpen) join(ws);
+      if (joined) resolve(client);
+    }, reject);
   });
 }
 
