@@ -1,15 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { configModule } from './config/config.module';
 import type { AppConfig } from './config/load-config';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
-import { RoomsModule } from './rooms/rooms.module';
+import { HttpApiModule } from './http/http-api.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [configModule(config), RoomsModule, HealthModule],
+      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule],
     };
   }
 }

@@ -16,9 +16,15 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   logger.log(`Listening on ${await app.getUrl()}, WebSocket at ${config.wsPath}`);
   // Not app.enableShutdownHooks(): Nest re-raises the signal after closing, so the
-  // process would die by the signal instead of exiting 0.
+  // process would die by the signal instead of exiting 0. A repeated signal (a second
+  // Ctrl-C, an impatient orchestrator) must not kill it mid-shutdown either.
+  let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => void shutdown(app, signal, config.shutdownTimeoutMs));
+    process.on(signal, () => {
+      if (stopping) return logger.log(`${signal}: already shutting down`);
+      stopping = true;
+      void shutdown(app, signal, config.shutdownTimeoutMs);
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { CLOSE_TOO_BIG } from '../src/gateway/close-codes';
 import { type RunningApp, startApp } from './support/app';
 import { eventually } from './support/eventually';
 import { joinAll, TestClient } from './support/ws-client';
@@ -79,12 +80,30 @@ describe('bad input (e2e)', () => {
     ['join with an empty name', { type: 'join', room: 'r', name: '' }, 'name'],
     ['join with a 33-character name', { type: 'join', room: 'r', name: long(33) }, 'name'],
     ['join with a control character in the name', { type: 'join', room: 'r', name: 'a\nb' }, 'name'],
+    ['join with a zero-width space in the name', { type: 'join', room: 'r', name: 'a\u200bb' }, 'name'],
+    ['join with a bidi override in the name', { type: 'join', room: 'r', name: 'evil\u202eoc.exe' }, 'name'],
+    [
+      'join with 32 variation-selected letters as a name',
+      { type: 'join', room: 'r', name: 'a\ufe0f'.repeat(32) },
+      'name',
+    ],
+    ['join with a nested room', { type: 'join', room: { room: 'r' } }, 'room'],
+    [
+      'join with a deeply nested room',
+      `{"type":"join","room":${'['.repeat(30000)}${']'.repeat(30000)}}`,
+      'room',
+    ],
     ['leave without room', { type: 'leave' }, 'room'],
     ['message without message', { type: 'message' }, 'message'],
     ['message with a number', { type: 'message', message: 12 }, 'message'],
     ['message with an empty string', { type: 'message', message: '' }, 'message'],
     ['message of 4097 characters', { type: 'message', message: long(4097) }, 'message'],
     ['message of 4097 emoji', { type: 'message', message: '😀'.repeat(4097) }, 'message'],
+    [
+      'message of 4096 letters with variation selectors',
+      { type: 'message', message: 'x\ufe0f'.repeat(4096) },
+      'message',
+    ],
     ['message to a bad room name', { type: 'message', message: 'x', room: 'bad name' }, 'room'],
     ['broadcast without message', { type: 'broadcast' }, 'message'],
     ['echo with an object', { event: 'echo', data: { message: { a: 1 } } }, 'message'],
@@ -106,6 +125,23 @@ describe('bad input (e2e)', () => {
   it('counts characters, not bytes or UTF-16 units: 4096 emoji make a valid message', async () => {
     expect(await sender.request({ type: 'echo', message: '😀'.repeat(4096) })).toMatchObject({
       type: 'echo',
+    });
+  });
+
+  it('ignores unknown fields, however big or deep, without walking them', async () => {
+    const deep = `{"type":"echo","message":"deep","junk":${'['.repeat(30000)}${']'.repeat(30000)}}`;
+    expect(await sender.request(deep)).toEqual({ type: 'echo', message: 'deep' });
+    const wide = {
+      type: 'echo',
+      message: 'wide',
+      ...Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])),
+    };
+    expect(await sender.request(wide)).toEqual({ type: 'echo', message: 'wide' });
+  });
+
+  it('accepts emoji sequences (zero-width joiners) in display names', async () => {
+    expect(await sender.request({ type: 'join', room: 'home', name: '👨‍👩‍👧 family' })).toMatchObject({
+      type: 'joined',
     });
   });
 
@@ -167,7 +203,7 @@ describe('bad input (e2e)', () => {
     const victim = await TestClient.connect(server.wsUrl);
     await victim.request({ type: 'join', room: 'home' }, 'joined');
     victim.send({ type: 'echo', message: 'x', padding: long(65 * 1024) });
-    expect((await victim.closed).code).toBe(1009);
+    expect((await victim.closed).code).toBe(CLOSE_TOO_BIG);
     await eventually(() =>
       request(server.httpUrl).get('/rooms/home').expect(200, { name: 'home', members: 1 }),
     );

@@ -50,7 +50,12 @@ describe('the Dockerfile recipe (e2e)', () => {
 
     const [check, ...checkArgs] = image.healthcheck!;
     expect(check).toBe('node');
-    await promisify(execFile)(process.execPath, checkArgs, { env: { ...process.env, ...env } }); // rejects on a non-zero exit
+    const healthcheck = () =>
+      promisify(execFile)(process.execPath, checkArgs, {
+        cwd: workdirOf(image),
+        env: { ...process.env, ...env },
+      });
+    await healthcheck(); // rejects on a non-zero exit
     await request(server.httpUrl).get('/health').expect(200);
     const client = await TestClient.connect(server.wsUrl);
     expect(await client.request({ type: 'echo', message: 'from the image' })).toEqual({
@@ -61,6 +66,7 @@ describe('the Dockerfile recipe (e2e)', () => {
     server.child.kill(image.stopSignal as NodeJS.Signals);
     expect((await client.closed).code).toBe(1001);
     expect(await server.exited).toEqual({ code: 0, signal: null });
+    await expect(healthcheck()).rejects.toThrow(); // and the check notices a dead service
   }, 30_000);
 });
 

@@ -1,6 +1,7 @@
 import request from 'supertest';
+import { CLOSE_GOING_AWAY } from '../src/gateway/close-codes';
 import { spawnServer } from './support/server-process';
-import { TestClient } from './support/ws-client';
+import { joinAll, TestClient } from './support/ws-client';
 
 describe('the service as a process (e2e)', () => {
   it('refuses to start on a bad setting, naming the variable, with exit code 1', async () => {
@@ -27,15 +28,34 @@ describe('the service as a process (e2e)', () => {
 
       const started = Date.now();
       server.child.kill(signal);
-      expect(await polite.closed).toMatchObject({ code: 1001 });
-      expect(await member.closed).toMatchObject({ code: 1001 });
+      server.child.kill(signal); // a repeated signal must not cut the shutdown short
+      expect(await polite.closed).toMatchObject({ code: CLOSE_GOING_AWAY });
+      expect(await member.closed).toMatchObject({ code: CLOSE_GOING_AWAY });
       await request(server.httpUrl).get('/health/ready').expect(503);
       await request(server.httpUrl).get('/health').expect(200);
       await expect(TestClient.connect(server.wsUrl)).rejects.toThrow(/503/);
 
       expect(await server.exited).toEqual({ code: 0, signal: null });
-      expect(Date.now() - started).toBeLessThan(1500 + 2000);
+      expect(Date.now() - started).toBeLessThan(1500 + 1000);
+      expect(server.output()).not.toMatch(/overran/); // finished by itself, not by the watchdog
     },
     20_000,
   );
+
+  it('writes no log line per message at the default level', async () => {
+    const server = spawnServer({ LOG_LEVEL: '' });
+    await server.listening;
+    const [a, b] = await Promise.all([TestClient.connect(server.wsUrl), TestClient.connect(server.wsUrl)]);
+    await joinAll([a, b], 'quiet');
+    const before = server.output();
+    for (let i = 0; i < 100; i++) a.send({ type: 'message', message: `m${i}` });
+    for (let i = 0; i < 100; i++) await b.next('message');
+    a.send({ type: 'broadcast', message: 'all' });
+    a.send('not json');
+    await a.next('broadcast');
+    await a.next('error');
+    expect(server.output()).toBe(before);
+    server.child.kill('SIGTERM');
+    await server.exited;
+  }, 20_000);
 });

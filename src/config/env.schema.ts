@@ -56,16 +56,19 @@ export class EnvSchema {
   @Min(1024)
   SLOW_CONSUMER_BYTES = 1024 * 1024;
 
+  // At most a day: timers past 2^31-1 ms fire at once, which would drop every client.
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(10)
+  @Max(86_400_000)
   HEARTBEAT_INTERVAL_MS = 30_000;
 
+  // At least long enough for a close handshake on a healthy connection.
   @IsOptional()
   @Type(() => Number)
   @IsInt()
-  @Min(0)
+  @Min(100)
   @Max(60_000)
   SHUTDOWN_TIMEOUT_MS = 3000;
 

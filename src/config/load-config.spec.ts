@@ -45,6 +45,8 @@ describe(loadConfig.name, () => {
     ['MAX_PAYLOAD_BYTES', '10'],
     ['SLOW_CONSUMER_BYTES', 'lots'],
     ['HEARTBEAT_INTERVAL_MS', '1'],
+    ['HEARTBEAT_INTERVAL_MS', '3000000000'],
+    ['SHUTDOWN_TIMEOUT_MS', '0'],
     ['SHUTDOWN_TIMEOUT_MS', '999999'],
     ['LOG_LEVEL', 'chatty'],
     ['PER_MESSAGE_DEFLATE', 'yes'],
@@ -54,6 +56,13 @@ describe(loadConfig.name, () => {
 
   it('names every bad variable in one error', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT[^]*LOG_LEVEL|LOG_LEVEL[^]*PORT/);
+  });
+
+  it('refuses a message limit that cannot fit in the frame limit, naming both', () => {
+    expect(() => loadConfig({ MAX_MESSAGE_LENGTH: '20000' })).toThrow(
+      /MAX_PAYLOAD_BYTES[^]*MAX_MESSAGE_LENGTH/,
+    );
+    expect(() => loadConfig({ MAX_MESSAGE_LENGTH: '20000', MAX_PAYLOAD_BYTES: '81024' })).not.toThrow();
   });
 
   it('ignores variables it does not know', () => {

@@ -23,10 +23,22 @@ export type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env): AppConfig {
   const schema = plainToInstance(EnvSchema, ownVariables(env));
   const failures = validateSync(schema).flatMap((e) => Object.values(e.constraints ?? {}));
+  if (failures.length === 0) failures.push(...conflicts(schema));
   if (failures.length > 0) {
     throw new Error(`Refusing to start, bad configuration:\n  ${failures.join('\n  ')}`);
   }
   return Object.freeze(toAppConfig(schema));
+}
+
+/** Settings that are each valid but make no sense together. */
+function conflicts(s: EnvSchema): string[] {
+  // A message at the limit must fit in a frame: up to 4 bytes a character in UTF-8, plus the envelope.
+  const needed = s.MAX_MESSAGE_LENGTH * 4 + 1024;
+  return s.MAX_PAYLOAD_BYTES < needed
+    ? [
+        `MAX_PAYLOAD_BYTES must be at least 4 x MAX_MESSAGE_LENGTH + 1024 (${needed}), so a message at the limit fits in a frame`,
+      ]
+    : [];
 }
 
 /** Only the variables the schema declares; an empty value counts as unset (`PORT=` in a compose file). */

@@ -4,6 +4,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { AppConfig } from '../config/load-config';
 import { Connection } from '../rooms/connection';
@@ -116,14 +117,16 @@ export class ChatWsAdapter extends WsAdapter {
     }
   }
 
-  private dispatch(byEvent: Map<string, Handler>, data: RawData, isBinary: boolean): unknown {
+  private async dispatch(byEvent: Map<string, Handler>, data: RawData, isBinary: boolean): Promise<unknown> {
     if (isBinary) return errorFrame('unsupported_frame');
     const decoded = decodeFrame(data.toString());
     if (!decoded.ok) return decoded.error;
     const { event } = decoded.frame;
     const handler = byEvent.get(event);
     if (!handler) return errorFrame('unknown_event', { event });
-    return handler(decoded.frame.data, event);
+    const result = await handler(decoded.frame.data, event);
+    // An interceptor turns a handler's result into an Observable.
+    return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -4,7 +4,7 @@ describe(decodeFrame.name, () => {
   it('reads the tutorial envelope, fields flat beside type', () => {
     expect(decodeFrame('{"type":"join","room":"room1"}')).toEqual({
       ok: true,
-      frame: { event: 'join', data: { type: 'join', room: 'room1' } },
+      frame: { event: 'join', data: { room: 'room1' } },
     });
   });
 
@@ -17,6 +17,20 @@ describe(decodeFrame.name, () => {
 
   it('gives an event without data empty data', () => {
     expect(decodeFrame('{"event":"echo"}')).toEqual({ ok: true, frame: { event: 'echo', data: {} } });
+  });
+
+  it('keeps only the fields events read, and stands a placeholder in for nested values', () => {
+    const decoded = decodeFrame(
+      '{"type":"join","room":{"a":[1]},"name":"n","extra":[[[]]],"__proto__":{"room":"x"}}',
+    );
+    expect(decoded).toEqual({ ok: true, frame: { event: 'join', data: { room: {}, name: 'n' } } });
+  });
+
+  it('reads a frame with both a string type and an event as the tutorial envelope', () => {
+    expect(decodeFrame('{"type":"echo","message":"m","event":"x"}')).toEqual({
+      ok: true,
+      frame: { event: 'echo', data: { message: 'm' } },
+    });
   });
 
   it.each(['hello', '{"type":', '', '{type:"join"}'])('answers invalid_json for %j', (text) => {

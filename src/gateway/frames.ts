@@ -78,9 +78,15 @@ export const broadcastFrame = (message: string, from: string, id: string, ts: nu
   ts,
 });
 
+/** The fields events read. Anything else in a frame is ignored: never copied, never walked. */
+const FIELDS = ['room', 'name', 'message'] as const;
+// Every field is a string, so a nested value can only fail validation; a small stand-in
+// fails it the same way without the validator walking (or copying) a hostile structure.
+const NESTED = Object.freeze({});
+
 /**
- * Accepts both envelopes: Nest's `{"event":"join","data":{...}}` and the tutorial's flat
- * `{"type":"join","room":"..."}` (whose fields are the data, `type` included and ignored).
+ * Accepts both envelopes: the tutorial's flat `{"type":"join","room":"..."}` and Nest's
+ * `{"event":"join","data":{...}}`; a frame with a string `type` is read as the tutorial's.
  * Valid JSON that is not an object (`[]`, `null`, `"hi"`, `1`) is `invalid_payload`:
  * the text parsed, it is the shape that is wrong.
  */
@@ -94,14 +100,25 @@ export function decodeFrame(text: string): Decoded {
   if (!isObject(parsed)) {
     return invalid('(frame)', 'isObject', 'A frame must be a JSON object');
   }
+  if (typeof parsed.type === 'string')
+    return { ok: true, frame: { event: parsed.type, data: fieldsOf(parsed) } };
   if (Object.hasOwn(parsed, 'event')) {
     const { event, data = {} } = parsed;
     if (typeof event !== 'string') return invalid('event', 'isString', 'event must be a string');
     if (!isObject(data)) return invalid('data', 'isObject', 'data must be a JSON object', event);
-    return { ok: true, frame: { event, data } };
+    return { ok: true, frame: { event, data: fieldsOf(data) } };
   }
-  if (typeof parsed.type === 'string') return { ok: true, frame: { event: parsed.type, data: parsed } };
   return invalid('type', 'isString', 'A frame needs a string "type" (or "event")');
+}
+
+function fieldsOf(source: Record<string, unknown>): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const field of FIELDS) {
+    if (!Object.hasOwn(source, field)) continue;
+    const value = source[field];
+    data[field] = typeof value === 'object' && value !== null ? NESTED : value;
+  }
+  return data;
 }
 
 function invalid(field: string, rule: string, message: string, event?: string): Decoded {

@@ -10,7 +10,7 @@ import { InvalidPayloadException } from './ws-validation.pipe';
  */
 @Catch()
 export class WsErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('ChatGateway');
+  private readonly logger = new Logger(WsErrorFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ws = host.switchToWs();

@@ -40,9 +40,10 @@ export class WsValidationPipe extends ValidationPipe {
 // Each app gets its own subclasses carrying its MAX_MESSAGE_LENGTH (see TextDto), so two apps
 // in one process (as in the tests) can run with different limits.
 function withMaxLength(dto: typeof TextDto, max: number): Type<TextDto> {
-  return class extends dto {
+  const limited = class extends dto {
     static override maxMessageLength = max;
   };
+  return Object.defineProperty(limited, 'name', { value: dto.name }); // for traces and errors
 }
 
 function toDetails(errors: ValidationError[]): ErrorDetail[] {

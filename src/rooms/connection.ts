@@ -5,8 +5,10 @@ const AS_TEXT = { binary: false } as const;
 
 /** One client socket and what the rooms service knows of it. */
 export class Connection {
-  /** Joined rooms in join order: the last is where a message without `room` goes. */
+  /** Joined rooms in join order (a repeat join moves a room to the end). */
   readonly rooms = new Set<string>();
+  /** Where a message without `room` goes: the most recently joined room still held. */
+  current: string | undefined;
   name: string | undefined;
   /** Set when the server cut this peer off for not reading its output. */
   droppedAsSlow = false;
@@ -22,11 +24,23 @@ export class Connection {
     return this.name ?? this.id;
   }
 
-  /** The room a message without `room` goes to: the most recently joined one it is still in. */
-  get currentRoom(): string | undefined {
-    let last: string | undefined;
-    for (const room of this.rooms) last = room;
-    return last;
+  enter(room: string): void {
+    this.rooms.delete(room);
+    this.rooms.add(room);
+    this.current = room;
+  }
+
+  /** False when it was not in the room. */
+  exit(room: string): boolean {
+    if (!this.rooms.delete(room)) return false;
+    // Only leaving the current room walks the set, so a message never does.
+    if (this.current === room) this.current = lastOf(this.rooms);
+    return true;
+  }
+
+  exitAll(): void {
+    this.rooms.clear();
+    this.current = undefined;
   }
 
   /**
@@ -45,4 +59,10 @@ export class Connection {
     socket.send(data, AS_TEXT);
     return true;
   }
+}
+
+function lastOf(rooms: Set<string>): string | undefined {
+  let last: string | undefined;
+  for (const room of rooms) last = room;
+  return last;
 }

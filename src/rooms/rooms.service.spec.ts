@@ -9,8 +9,10 @@ function fakeSocket() {
   return {
     readyState: 1,
     bufferedAmount: 0,
+    raw: [] as (Buffer | string)[],
     sent: [] as string[],
     send(data: Buffer | string) {
+      this.raw.push(data);
       this.sent.push(String(data));
     },
     terminate: jest.fn(),
@@ -43,6 +45,13 @@ describe(RoomsService.name, () => {
       expect(sut.join(a.conn, 'room1')).toEqual({ ok: true, members: 1 });
       expect(sut.join(b.conn, 'room1')).toEqual({ ok: true, members: 2 });
       expect(sut.membersOf('room1')).toBe(2);
+    });
+
+    it('does not make a member of a connection that has already disconnected', () => {
+      const a = connected();
+      sut.disconnect(a.conn);
+      sut.join(a.conn, 'room1');
+      expect(sut.roomCount).toBe(0);
     });
 
     it('is idempotent', () => {
@@ -105,7 +114,7 @@ describe(RoomsService.name, () => {
       const frame = { type: 'message', room: 'room1', message: 'hello', from: a.conn.id };
       expect(b.received()).toEqual([expect.objectContaining(frame)]);
       expect(c.received()).toEqual([expect.objectContaining(frame)]);
-      expect(b.received()[0]).toEqual(c.received()[0]);
+      expect(b.socket.raw[0]).toBe(c.socket.raw[0]); // the very same buffer: serialized once
       expect(a.received()).toEqual([]);
       expect(outsider.received()).toEqual([]);
     });

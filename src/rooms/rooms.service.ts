@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
-import { broadcastFrame, roomMessageFrame } from '../gateway/frames';
+import { broadcastFrame, type ErrorCode, roomMessageFrame } from '../gateway/frames';
 import { Connection } from './connection';
 
 export type Outcome<T extends object = object> =
-  ({ ok: true } & T) | { ok: false; code: 'not_in_room' | 'too_many_rooms' };
+  ({ ok: true } & T) | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms'> };
 
 export interface RoomCount {
   name: string;
@@ -26,6 +26,8 @@ export class RoomsService {
   // Message ids: a per-process random prefix and a counter, unique without a syscall per message.
   private readonly idPrefix = randomBytes(6).toString('base64url');
   private lastId = 0;
+  /** GET /rooms's sorted list, kept until membership changes. */
+  private sorted: RoomCount[] | undefined;
 
   constructor(@Inject(ConfigService) config: AppConfigService) {
     this.maxRoomsPerConnection = config.get('maxRoomsPerConnection', { infer: true });
@@ -47,31 +49,34 @@ export class RoomsService {
   disconnect(conn: Connection): void {
     this.connections.delete(conn);
     for (const room of conn.rooms) this.removeMember(room, conn);
-    conn.rooms.clear();
+    conn.exitAll();
   }
 
   /** Idempotent; a repeat join makes the room the connection's current one again. */
   join(conn: Connection, room: string, name?: string): Outcome<{ members: number }> {
-    const isNew = !conn.rooms.has(room);
-    if (isNew && conn.rooms.size >= this.maxRoomsPerConnection) {
+    // A frame handled after its connection closed must not make a member nobody will remove.
+    if (!this.connections.has(conn)) return { ok: true, members: this.membersOf(room) };
+    if (!conn.rooms.has(room) && conn.rooms.size >= this.maxRoomsPerConnection) {
       return { ok: false, code: 'too_many_rooms' };
     }
     if (name !== undefined) conn.name = name;
-    conn.rooms.delete(room);
-    conn.rooms.add(room);
+    conn.enter(room);
     let members = this.members.get(room);
     if (!members) this.members.set(room, (members = new Set()));
-    members.add(conn);
+    if (!members.has(conn)) {
+      members.add(conn);
+      this.sorted = undefined;
+    }
     return { ok: true, members: members.size };
   }
 
   leave(conn: Connection, room: string): Outcome<{ members: number }> {
-    if (!conn.rooms.delete(room)) return { ok: false, code: 'not_in_room' };
+    if (!conn.exit(room)) return { ok: false, code: 'not_in_room' };
     return { ok: true, members: this.removeMember(room, conn) };
   }
 
   /** To every other member of `room`, or of the sender's current room when none is named. */
-  send(conn: Connection, message: string, room = conn.currentRoom): Outcome<{ room: string }> {
+  send(conn: Connection, message: string, room = conn.current): Outcome<{ room: string }> {
     if (room === undefined || !conn.rooms.has(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
     const frame = roomMessageFrame(room, message, conn.from, this.nextId(), Date.now());
@@ -89,12 +94,12 @@ export class RoomsService {
     return this.members.get(room)?.size ?? 0;
   }
 
-  /** Rooms with members, busiest first, then by name, so pages are stable between calls. */
+  /** Rooms with members, busiest first, then by name. */
   list(limit: number, offset: number): RoomCount[] {
-    const all: RoomCount[] = [];
-    for (const [name, members] of this.members) all.push({ name, members: members.size });
-    all.sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return all.slice(offset, offset + limit);
+    this.sorted ??= [...this.members]
+      .map(([name, members]) => ({ name, members: members.size }))
+      .sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.sorted.slice(offset, offset + limit);
   }
 
   // Serialized once by the caller; every recipient gets the same buffer.
@@ -109,8 +114,8 @@ export class RoomsService {
 
   private removeMember(room: string, conn: Connection): number {
     const members = this.members.get(room);
-    if (!members) return 0;
-    members.delete(conn);
+    if (!members?.delete(conn)) return members?.size ?? 0;
+    this.sorted = undefined;
     if (members.size === 0) this.members.delete(room);
     return members.size;
   }

@@ -1,14 +1,19 @@
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { CharLength } from './chars';
 import { IsRoomName } from './room-field';
+
+// Controls, invisible format characters (zero-width spaces, bidi overrides that make a name
+// display as another) and line breaks; the zero-width joiner stays, emoji sequences need it.
+const NAME_PATTERN = /^(?:\u200d|(?![\p{Cc}\p{Cf}\p{Zl}\p{Zp}])[^])*$/u;
 
 export class JoinDto {
   @IsRoomName()
   room!: string;
 
-  /** Display name shown as `from` on this connection's messages; kept until changed by a later join. */
+  /** Display name shown as `from` on this connection's messages; kept until a later join changes it. */
   @IsOptional()
   @IsString()
-  @Length(1, 32)
-  @Matches(/^\P{Cc}*$/u, { message: 'name must not contain control characters' })
+  @CharLength(1, () => 32)
+  @Matches(NAME_PATTERN, { message: 'name must not contain control or invisible characters' })
   name?: string;
 }

@@ -1,34 +1,18 @@
-import {
-  IsOptional,
-  IsString,
-  maxLength,
-  MinLength,
-  ValidateBy,
-  type ValidationArguments,
-} from 'class-validator';
+import { IsOptional, IsString, type ValidationArguments } from 'class-validator';
+import { CharLength } from './chars';
 import { IsRoomName } from './room-field';
 
-/** The bound a TextDto class carries; WsValidationPipe subclasses the DTOs with the configured one. */
+// MAX_MESSAGE_LENGTH is a setting, read at boot, while a decorator's arguments are fixed when
+// the class is defined: so the rule reads its bound from the DTO's class when it runs, and
+// WsValidationPipe subclasses the DTOs with the configured bound.
 const limitOf = (args: ValidationArguments) => (args.object.constructor as typeof TextDto).maxMessageLength;
 
-// MAX_MESSAGE_LENGTH is a setting, read at boot, while a decorator's arguments are fixed when
-// the class is defined: so the rule reads its bound from the DTO's class at validation time.
-const WithinMessageLimit = () =>
-  ValidateBy({
-    name: 'maxLength',
-    validator: {
-      validate: (value, args) => maxLength(value, limitOf(args!)),
-      defaultMessage: (args) => `message must be at most ${limitOf(args!)} characters`,
-    },
-  });
-
-/** Events that carry a `message` (lengths count characters, not bytes). */
+/** Events that carry a `message`. */
 export class TextDto {
   static maxMessageLength = 4096;
 
   @IsString()
-  @MinLength(1)
-  @WithinMessageLimit()
+  @CharLength(1, limitOf)
   message!: string;
 }
 

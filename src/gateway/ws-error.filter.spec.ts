@@ -1,0 +1,45 @@
+import { Logger } from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import type { Connection } from '../rooms/connection';
+import { WsErrorFilter } from './ws-error.filter';
+import { InvalidPayloadException } from './ws-validation.pipe';
+
+describe(WsErrorFilter.name, () => {
+  const sut = new WsErrorFilter();
+  const conn = { id: 'c1', send: jest.fn() } as unknown as Connection & { send: jest.Mock };
+  const host = (event: string) => {
+    const h = new ExecutionContextHost([conn, {}, event]);
+    h.setType('ws');
+    return h;
+  };
+  const sent = () => JSON.parse(conn.send.mock.calls.at(-1)[0]);
+
+  it('answers a validation failure with invalid_payload and its details', () => {
+    const details = [{ field: 'room', rule: 'isString', message: 'room must be a string' }];
+    sut.catch(new InvalidPayloadException(details), host('join'));
+    expect(sent()).toEqual({
+      type: 'error',
+      code: 'invalid_payload',
+      message: expect.any(String),
+      event: 'join',
+      details,
+    });
+  });
+
+  it('answers a bug with internal, without details, and logs it with the event and connection', () => {
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    sut.catch(new TypeError('secret internals'), host('message'));
+    expect(sent()).toEqual({
+      type: 'error',
+      code: 'internal',
+      message: expect.any(String),
+      event: 'message',
+    });
+    expect(JSON.stringify(sent())).not.toContain('secret');
+    expect(log).toHaveBeenCalledWith(
+      expect.stringMatching(/"message".*c1/),
+      expect.stringContaining('secret internals'),
+    );
+    log.mockRestore();
+  });
+});
