@@ -20,7 +20,11 @@ const only = option('only')?.split(',');
 const servers = SERVERS.filter((s) => !option('servers') || option('servers')!.split(',').includes(s.name));
 const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
 const idleCounts = quick ? [2000] : [10_000, 19_500];
-const settings = { stepMs: quick ? 1000 : 3000, maxSteps: quick ? 1 : 12, messageBytes: 1024 };
+const settings = {
+  stepMs: Number(option('step-ms') ?? (quick ? 1000 : 3000)),
+  maxSteps: Number(option('steps') ?? (quick ? 1 : 12)),
+  messageBytes: 1024,
+};
 
 async function main(): Promise<void> {
   execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });

@@ -8,6 +8,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { AppConfig } from '../config/load-config';
 import { Connection } from '../rooms/connection';
+import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
 import { decodeFrame, errorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
@@ -25,6 +26,7 @@ export class ChatWsAdapter extends WsAdapter {
   private wss: WebSocketServer | undefined;
   private heartbeat: Heartbeat | undefined;
   private closing = false;
+  private readonly batch = new WriteBatch();
 
   constructor(
     app: INestApplication,
@@ -59,6 +61,7 @@ export class ChatWsAdapter extends WsAdapter {
         randomBytes(9).toString('base64url'),
         socket,
         this.config.slowConsumerBytes,
+        this.batch,
       );
       // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; ws reports them here.
       socket.on('error', (err) => this.logger.debug(`Connection ${conn.id}: ${err.message}`));
@@ -110,7 +113,7 @@ export class ChatWsAdapter extends WsAdapter {
   ) {
     try {
       const reply = await this.dispatch(byEvent, data, isBinary);
-      if (reply !== undefined) conn.send(JSON.stringify(reply));
+      if (reply !== undefined) conn.sendJson(reply as object);
     } catch (err) {
       // Handler errors are answered by WsErrorFilter; reaching here is a bug in this file.
       this.logger.error(err);

@@ -6,13 +6,13 @@ import { InvalidPayloadException } from './ws-validation.pipe';
 
 describe(WsErrorFilter.name, () => {
   const sut = new WsErrorFilter();
-  const conn = { id: 'c1', send: jest.fn() } as unknown as Connection & { send: jest.Mock };
+  const conn = { id: 'c1', sendJson: jest.fn() } as unknown as Connection & { sendJson: jest.Mock };
   const host = (event: string) => {
     const h = new ExecutionContextHost([conn, {}, event]);
     h.setType('ws');
     return h;
   };
-  const sent = () => JSON.parse(conn.send.mock.calls.at(-1)[0]);
+  const sent = () => conn.sendJson.mock.calls.at(-1)[0];
 
   it('answers a validation failure with invalid_payload and its details', () => {
     const details = [{ field: 'room', rule: 'isString', message: 'room must be a string' }];

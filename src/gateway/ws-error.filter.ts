@@ -17,10 +17,10 @@ export class WsErrorFilter implements ExceptionFilter {
     const conn = ws.getClient<Connection>();
     const event = ws.getPattern();
     if (exception instanceof InvalidPayloadException) {
-      conn.send(JSON.stringify(errorFrame('invalid_payload', { event, details: exception.details })));
+      conn.sendJson(errorFrame('invalid_payload', { event, details: exception.details }));
       return;
     }
     this.logger.error(`"${event}" failed on connection ${conn.id}`, (exception as Error)?.stack ?? exception);
-    conn.send(JSON.stringify(errorFrame('internal', { event })));
+    conn.sendJson(errorFrame('internal', { event }));
   }
 }

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { WsException } from '@nestjs/websockets';
 import type { AppConfigService } from '../config/config.module';
 import { BroadcastDto, EchoDto, MessageDto, TextDto } from './dto/text.dto';
+import { compileValidator, type FastValidator } from './fast-validator';
 import { ErrorDetail } from './frames';
 
 /** What the pipe throws; WsErrorFilter turns it into an `invalid_payload` frame. */
@@ -19,6 +20,7 @@ export class InvalidPayloadException extends WsException {
 @Injectable()
 export class WsValidationPipe extends ValidationPipe {
   private readonly limited: Map<Type, Type>;
+  private readonly fast = new Map<Type, FastValidator | undefined>();
 
   constructor(@Inject(ConfigService) config: AppConfigService) {
     super({
@@ -31,9 +33,13 @@ export class WsValidationPipe extends ValidationPipe {
     this.limited = new Map([MessageDto, BroadcastDto, EchoDto].map((dto) => [dto, withMaxLength(dto, max)]));
   }
 
-  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const metatype = metadata.metatype && this.limited.get(metadata.metatype);
-    return super.transform(value, metatype ? { ...metadata, metatype } : metadata);
+  /** A frame that passes takes the compiled fast path; one that doesn't, the full pipe, for its details. */
+  override transform(value: unknown, metadata: ArgumentMetadata): any {
+    if (metadata.type !== 'body' || !metadata.metatype) return super.transform(value, metadata);
+    const metatype = this.limited.get(metadata.metatype) ?? metadata.metatype;
+    if (!this.fast.has(metatype)) this.fast.set(metatype, compileValidator(metatype));
+    const dto = this.fast.get(metatype)?.(value as Record<string, unknown>);
+    return dto ?? super.transform(value, { ...metadata, metatype });
   }
 }
 

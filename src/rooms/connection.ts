@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { OutboundText, type WriteBatch } from './outbound';
 
 const OPEN = 1; // WebSocket.OPEN, without importing ws's runtime here
 const AS_TEXT = { binary: false } as const;
@@ -12,12 +14,18 @@ export class Connection {
   name: string | undefined;
   /** Set when the server cut this peer off for not reading its output. */
   droppedAsSlow = false;
+  // Without a negotiated extension (compression) a frame's bytes are the same for every
+  // peer, so they go straight to the TCP socket; ws's own sender would frame them again.
+  private readonly tcp: Socket | undefined;
 
   constructor(
     readonly id: string,
     readonly socket: WebSocket,
     private readonly slowConsumerBytes: number,
-  ) {}
+    private readonly batch: WriteBatch,
+  ) {
+    this.tcp = socket.extensions === '' ? (socket as unknown as { _socket: Socket })._socket : undefined;
+  }
 
   /** What others see as the sender: the display name it gave, else its id. */
   get from(): string {
@@ -43,21 +51,35 @@ export class Connection {
     this.current = undefined;
   }
 
+  sendJson(frame: object): boolean {
+    return this.send(new OutboundText(JSON.stringify(frame)));
+  }
+
   /**
    * Queues one text frame; false when nothing was queued. A peer whose unsent output has
    * passed the bound has stopped reading: it is terminated, not closed, because a close
    * handshake with a peer that does not read never completes.
    */
-  send(data: string | Buffer): boolean {
+  send(text: OutboundText): boolean {
     const socket = this.socket;
     if (socket.readyState !== OPEN) return false;
-    if (socket.bufferedAmount > this.slowConsumerBytes) {
-      this.droppedAsSlow = true;
-      socket.terminate();
-      return false;
+    if (this.tcp) {
+      // Measured before the turn's first frame is queued: what the batch holds until the
+      // end of the turn is not a backlog, what the kernel has not taken since is.
+      if (this.tcp.writableCorked === 0 && this.tcp.writableLength > this.slowConsumerBytes)
+        return this.drop();
+      this.batch.write(this.tcp, text.frame);
+      return true;
     }
-    socket.send(data, AS_TEXT);
+    if (socket.bufferedAmount > this.slowConsumerBytes) return this.drop();
+    socket.send(text.json, AS_TEXT);
     return true;
+  }
+
+  private drop(): false {
+    this.droppedAsSlow = true;
+    this.socket.terminate();
+    return false;
   }
 }
 

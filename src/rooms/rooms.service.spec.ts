@@ -2,28 +2,53 @@ import { ConfigService } from '@nestjs/config';
 import type { WebSocket } from 'ws';
 import type { AppConfigService } from '../config/config.module';
 import { Connection } from './connection';
+import { WriteBatch } from './outbound';
 import { RoomsService } from './rooms.service';
 
-/** A socket that records what it was sent; bufferedAmount can be raised to play a slow reader. */
-function fakeSocket() {
+/**
+ * A ws socket whose TCP side records the frames written to it; its writableLength can be
+ * raised to play a slow reader, and `extensions` set to play a compressed connection (which goes
+ * through ws's own send).
+ */
+function fakeSocket(extensions = '') {
+  const tcp = {
+    writableCorked: 0,
+    writableLength: 0,
+    written: [] as Buffer[],
+    cork() {
+      this.writableCorked++;
+    },
+    uncork() {
+      this.writableCorked--;
+    },
+    write(frame: Buffer) {
+      this.written.push(frame);
+      this.writableLength += frame.length; // a peer that reads nothing
+    },
+  };
   return {
     readyState: 1,
     bufferedAmount: 0,
-    raw: [] as (Buffer | string)[],
-    sent: [] as string[],
-    send(data: Buffer | string) {
-      this.raw.push(data);
-      this.sent.push(String(data));
-    },
+    extensions,
+    _socket: tcp,
+    send: jest.fn(),
     terminate: jest.fn(),
   };
 }
 
+/** The JSON of a server text frame (2- or 4-byte header: our frames are under 64 KiB). */
+const payloadOf = (frame: Buffer) => JSON.parse(frame.subarray(frame[1] === 126 ? 4 : 2).toString());
+
 let nextId = 0;
-function connection(slowConsumerBytes = 1024) {
-  const socket = fakeSocket();
-  const conn = new Connection(`c${++nextId}`, socket as unknown as WebSocket, slowConsumerBytes);
-  return { conn, socket, received: () => socket.sent.map((s) => JSON.parse(s)) };
+function connection(slowConsumerBytes = 1024, extensions = '') {
+  const socket = fakeSocket(extensions);
+  const conn = new Connection(
+    `c${++nextId}`,
+    socket as unknown as WebSocket,
+    slowConsumerBytes,
+    new WriteBatch(),
+  );
+  return { conn, socket, received: () => socket._socket.written.map(payloadOf) };
 }
 
 describe(RoomsService.name, () => {
@@ -114,7 +139,7 @@ describe(RoomsService.name, () => {
       const frame = { type: 'message', room: 'room1', message: 'hello', from: a.conn.id };
       expect(b.received()).toEqual([expect.objectContaining(frame)]);
       expect(c.received()).toEqual([expect.objectContaining(frame)]);
-      expect(b.socket.raw[0]).toBe(c.socket.raw[0]); // the very same buffer: serialized once
+      expect(b.socket._socket.written[0]).toBe(c.socket._socket.written[0]); // the very same bytes: framed once
       expect(a.received()).toEqual([]);
       expect(outsider.received()).toEqual([]);
     });
@@ -164,7 +189,7 @@ describe(RoomsService.name, () => {
       const [a, slow, ok] = [connected(), connected(64), connected()];
       [a, slow, ok].forEach((x) => sut.join(x.conn, 'room1'));
       sut.join(slow.conn, 'room2');
-      slow.socket.bufferedAmount = 65;
+      slow.socket._socket.writableLength = 65;
       sut.send(a.conn, 'x');
       expect(slow.socket.terminate).toHaveBeenCalled();
       expect(slow.conn.droppedAsSlow).toBe(true);
@@ -172,6 +197,28 @@ describe(RoomsService.name, () => {
       expect(sut.membersOf('room1')).toBe(2);
       expect(sut.membersOf('room2')).toBe(0);
       expect(sut.connectionCount).toBe(2);
+    });
+    it('counts a burst within one event-loop turn as batched, not as a backlog', async () => {
+      const [a, b] = [connected(), connected(200)];
+      [a, b].forEach((x) => sut.join(x.conn, 'room1'));
+      for (let i = 0; i < 10; i++) sut.send(a.conn, `burst ${i}`);
+      expect(b.received()).toHaveLength(10);
+      expect(b.socket.terminate).not.toHaveBeenCalled();
+      await new Promise((resolve) => setImmediate(resolve)); // the batch is written; nothing was read
+      sut.send(a.conn, 'next turn');
+      expect(b.socket.terminate).toHaveBeenCalled();
+      expect(sut.membersOf('room1')).toBe(1);
+    });
+
+    it('sends through ws (which compresses) to a connection with an extension, the same JSON', () => {
+      const [a, b] = [connected(), connection(1024, 'permessage-deflate')];
+      sut.connect(b.conn);
+      [a, b].forEach((x) => sut.join(x.conn, 'room1'));
+      sut.send(a.conn, 'squeeze');
+      expect(b.socket.send).toHaveBeenCalledWith(expect.stringContaining('"message":"squeeze"'), {
+        binary: false,
+      });
+      expect(b.socket._socket.written).toEqual([]);
     });
   });
 

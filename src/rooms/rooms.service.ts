@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
 import { broadcastFrame, type ErrorCode, roomMessageFrame } from '../gateway/frames';
 import { Connection } from './connection';
+import { OutboundText } from './outbound';
 
 export type Outcome<T extends object = object> =
   ({ ok: true } & T) | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms'> };
@@ -80,14 +81,14 @@ export class RoomsService {
     if (room === undefined || !conn.rooms.has(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
     const frame = roomMessageFrame(room, message, conn.from, this.nextId(), Date.now());
-    this.deliver(members, Buffer.from(JSON.stringify(frame)), conn);
+    this.deliver(members, new OutboundText(JSON.stringify(frame)), conn);
     return { ok: true, room };
   }
 
   /** To every open connection, the sender included. */
   broadcast(conn: Connection, message: string): void {
     const frame = broadcastFrame(message, conn.from, this.nextId(), Date.now());
-    this.deliver(this.connections, Buffer.from(JSON.stringify(frame)));
+    this.deliver(this.connections, new OutboundText(JSON.stringify(frame)));
   }
 
   membersOf(room: string): number {
@@ -102,8 +103,8 @@ export class RoomsService {
     return this.sorted.slice(offset, offset + limit);
   }
 
-  // Serialized once by the caller; every recipient gets the same buffer.
-  private deliver(recipients: Set<Connection>, payload: Buffer, except?: Connection): void {
+  // Serialized once by the caller, framed at most once: every recipient gets the same bytes.
+  private deliver(recipients: Set<Connection>, payload: OutboundText, except?: Connection): void {
     for (const member of recipients) {
       if (member === except) continue;
       // A peer that cannot take the frame is closing or was just dropped as slow:
