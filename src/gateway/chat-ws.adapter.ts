@@ -81,11 +81,23 @@ export class ChatWsAdapter extends WsAdapter {
 
   override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
     const byEvent = new Map<string, Handler>(handlers.map((h) => [String(h.message), h.callback as Handler]));
-    let previous = Promise.resolve();
+    // Handlers are async (Nest runs pipes first), so a frame that arrives while one is in
+    // flight waits for it: a join is done before the next frame is read, and replies leave
+    // in frame order. A frame that finds nothing in flight starts at once.
+    let inFlight: Promise<void> | undefined;
     conn.socket.on('message', (data: RawData, isBinary: boolean) => {
-      // Handlers are async (Nest runs pipes first), so each frame waits for the one before:
-      // a join is done before the next frame is read, and replies leave in frame order.
-      previous = previous.then(() => this.handleFrame(conn, byEvent, data, isBinary));
+      const handle = () => this.handleFrame(conn, byEvent, data, isBinary);
+      const started: Promise<unknown> | void = inFlight ? inFlight.then(handle) : handle();
+      if (!started) return;
+      const done = () => {
+        if (inFlight === settled) inFlight = undefined;
+      };
+      // Handler errors are answered by WsErrorFilter; one reaching here is a bug in this file.
+      const settled: Promise<void> = started.then(done, (err) => {
+        this.logger.error(err);
+        done();
+      });
+      inFlight = settled;
     });
   }
 
@@ -105,31 +117,19 @@ export class ChatWsAdapter extends WsAdapter {
     return this.httpServer as HttpServer;
   }
 
-  private async handleFrame(
-    conn: Connection,
-    byEvent: Map<string, Handler>,
-    data: RawData,
-    isBinary: boolean,
-  ) {
-    try {
-      const reply = await this.dispatch(byEvent, data, isBinary);
-      if (reply !== undefined) conn.sendJson(reply as object);
-    } catch (err) {
-      // Handler errors are answered by WsErrorFilter; reaching here is a bug in this file.
-      this.logger.error(err);
-    }
-  }
-
-  private async dispatch(byEvent: Map<string, Handler>, data: RawData, isBinary: boolean): Promise<unknown> {
-    if (isBinary) return errorFrame('unsupported_frame');
+  /** Answers one frame; returns a promise only when a handler ran. */
+  private handleFrame(conn: Connection, byEvent: Map<string, Handler>, data: RawData, isBinary: boolean) {
+    const reply = (frame: unknown) => frame !== undefined && conn.sendJson(frame as object);
+    if (isBinary) return void reply(errorFrame('unsupported_frame'));
     const decoded = decodeFrame(data.toString());
-    if (!decoded.ok) return decoded.error;
+    if (!decoded.ok) return void reply(decoded.error);
     const { event } = decoded.frame;
     const handler = byEvent.get(event);
-    if (!handler) return errorFrame('unknown_event', { event });
-    const result = await handler(decoded.frame.data, event);
+    if (!handler) return void reply(errorFrame('unknown_event', { event }));
     // An interceptor turns a handler's result into an Observable.
-    return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+    return handler(decoded.frame.data, event).then((result) =>
+      isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }).then(reply) : reply(result),
+    );
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
