@@ -7,17 +7,25 @@ import type { WebSocket } from 'ws';
  */
 export class Heartbeat {
   private readonly answered = new WeakSet<WebSocket>();
+  // One pong listener shared by every socket (ws calls it with the socket as `this`), so an
+  // idle connection costs no closure of its own.
+  private readonly markAnswered: (this: WebSocket) => void;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly clients: ReadonlySet<WebSocket>,
     private readonly intervalMs: number,
     private readonly onMissedPong: (socket: WebSocket) => void,
-  ) {}
+  ) {
+    const answered = this.answered;
+    this.markAnswered = function () {
+      answered.add(this);
+    };
+  }
 
   track(socket: WebSocket): void {
     this.answered.add(socket);
-    socket.on('pong', () => this.answered.add(socket));
+    socket.on('pong', this.markAnswered);
   }
 
   start(): void {
