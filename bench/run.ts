@@ -1,9 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --only S1,S4] [-- --servers rooms-service,raw-ws]`
+ * `npm run bench [-- --quick] [--only S1,S4] [--servers rooms-service,raw-ws] [--rounds N]
+ *   [--steps N] [--step-ms MS] [--chart] [--out FILE]`, or `npm run bench -- --report FILE` to
+ * print the tables of a saved run again.
  * Runs every scenario against every server, alternating servers (A B C D A B C D ...), and
  * prints one table with ratios to the tutorial server. See docs/benchmarks.md.
  */
 import { execSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Measured, measureFanout, measureIdle } from './lib/measure';
 import { printTables, writeChart } from './lib/report';
@@ -22,11 +25,29 @@ const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
 const idleCounts = quick ? [2000] : [10_000, 19_500];
 const settings = {
   stepMs: Number(option('step-ms') ?? (quick ? 1000 : 3000)),
-  maxSteps: Number(option('steps') ?? (quick ? 1 : 12)),
+  maxSteps: Number(option('steps') ?? (quick ? 1 : 16)),
   messageBytes: 1024,
 };
 
+interface Saved {
+  header: string;
+  results: Measured[];
+}
+
 async function main(): Promise<void> {
+  const from = option('report');
+  const saved = from ? (JSON.parse(readFileSync(from, 'utf8')) as Saved) : await measureAll();
+  console.log(`\n${saved.header}\n`);
+  printTables(saved.results);
+  mkdirSync(`${ROOT}/docs`, { recursive: true });
+  if (args.includes('--chart')) writeChart(saved.results, `${ROOT}/docs/benchmarks.svg`);
+  if (from) return;
+  const out = option('out') ?? `${ROOT}/docs/bench-results.json`;
+  writeFileSync(out, JSON.stringify(saved, null, 1));
+  console.error(`results saved to ${out}`);
+}
+
+async function measureAll(): Promise<Saved> {
   execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
   const results: Measured[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -46,11 +67,12 @@ async function main(): Promise<void> {
     }
   }
   const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-  console.log(
-    `\nmachine: ${cpus().length} x ${cpus()[0].model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; commit ${commit}; ${quick ? 'quick' : 'full'} run, ${rounds} round(s)\n`,
-  );
-  printTables(results);
-  if (args.includes('--chart')) writeChart(results, `${ROOT}/docs/benchmarks.svg`);
+  const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ROOT }).toString().trim()
+    ? ' (with uncommitted changes)'
+    : '';
+  const machine = `${cpus().length} x ${cpus()[0].model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const header = `machine: ${machine}; commit ${commit}${dirty}; ${quick ? 'quick' : 'full'} run, ${rounds} round(s); \`npm run bench -- ${args.join(' ')}\``;
+  return { header, results };
 }
 
 void main().catch((err) => {

@@ -65,7 +65,7 @@ export class ChatWsAdapter extends WsAdapter {
       );
       socket.on('error', this.onSocketError);
       this.heartbeat!.track(socket);
-      this.logger.debug(`Connection ${conn.id} opened from ${req.socket.remoteAddress}`);
+      this.logger.debug(`Connection ${conn.id} opened`); // no remoteAddress: a syscall per connection
       callback(conn, req);
     });
   }
