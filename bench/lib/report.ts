@@ -105,15 +105,15 @@ export function writeChart(results: Measured[], path: string): void {
   const servers = [...new Set(results.map((r) => r.server))];
   const colors = ['#9aa5b1', '#e8a33d', '#3d7be8', '#2e9e5b', '#b14aa8'];
   const panel = (title: string, value: (r: FanoutRow) => number, unit: string, top: number) => {
-    const values = scenarios.flatMap((s) => fanoutRows(results, s).map(value));
-    const max = Math.max(...values.filter(Number.isFinite), 1);
+    // Scenarios differ by orders of magnitude, so each group is scaled to its own largest bar.
+    const maxOf = (s: string) => Math.max(...fanoutRows(results, s).map(value).filter(Number.isFinite), 1e-9);
     const groupWidth = 560 / scenarios.length;
     const barWidth = (groupWidth - 30) / servers.length;
     const bars = scenarios.flatMap((s, g) =>
       fanoutRows(results, s).map((row) => {
         const i = servers.indexOf(row.server);
         const v = value(row);
-        const h = (Number.isFinite(v) ? v / max : 0) * 180;
+        const h = (Number.isFinite(v) ? v / maxOf(s) : 0) * 180;
         const x = 60 + g * groupWidth + i * barWidth;
         return `<rect x="${x}" y="${top + 200 - h}" width="${barWidth - 4}" height="${h}" fill="${colors[i % colors.length]}"/><text x="${x + (barWidth - 4) / 2}" y="${top + 196 - h}" font-size="9" text-anchor="middle">${fmt(v, v < 10 ? 2 : 0)}</text>`;
       }),
@@ -122,7 +122,7 @@ export function writeChart(results: Measured[], path: string): void {
       (s, g) =>
         `<text x="${60 + g * groupWidth + (groupWidth - 30) / 2}" y="${top + 215}" font-size="12" text-anchor="middle">${s}</text>`,
     );
-    return `<text x="60" y="${top + 5}" font-size="14" font-weight="bold">${title} (${unit})</text><line x1="55" y1="${top + 200}" x2="620" y2="${top + 200}" stroke="#333"/>${bars.join('')}${labels.join('')}`;
+    return `<text x="60" y="${top + 5}" font-size="14" font-weight="bold">${title} (${unit}; bars scaled per scenario)</text><line x1="55" y1="${top + 200}" x2="620" y2="${top + 200}" stroke="#333"/>${bars.join('')}${labels.join('')}`;
   };
   const legend = servers.map(
     (s, i) =>
