@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { LOG_LEVELS } from './config/env.schema';
 import type { AppConfig } from './config/load-config';
+import { ChatGateway } from './gateway/chat.gateway';
 import { ChatWsAdapter } from './gateway/chat-ws.adapter';
 
 /** The app as main.ts runs it; tests build it the same way. Call listen() on the result. */
@@ -10,7 +11,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(config), {
     logger: levelsUpTo(config.logLevel),
   });
-  app.useWebSocketAdapter(new ChatWsAdapter(app, config));
+  app.useWebSocketAdapter(new ChatWsAdapter(app, config, ChatGateway));
   return app;
 }
 

@@ -1,4 +1,4 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication, Logger, type Type } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/load-config';
 import { Connection } from '../rooms/connection';
 import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
+import { type DirectHandler, directHandlers, USE_NEST } from './direct-dispatch';
 import { decodeFrame, errorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
 
@@ -27,10 +28,12 @@ export class ChatWsAdapter extends WsAdapter {
   private heartbeat: Heartbeat | undefined;
   private closing = false;
   private readonly batch = new WriteBatch();
+  private direct: Map<string, DirectHandler> | undefined;
 
   constructor(
-    app: INestApplication,
+    private readonly app: INestApplication,
     private readonly config: AppConfig,
+    private readonly gatewayType: Type,
   ) {
     super(app);
   }
@@ -84,6 +87,8 @@ export class ChatWsAdapter extends WsAdapter {
     this.logger.debug(`Connection error: ${err.message}`);
 
   override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
+    // Built at the first connection, when every global enhancer the app will have is in place.
+    this.direct ??= directHandlers(this.app, this.gatewayType);
     // Handlers are async (Nest runs pipes first), so a frame that arrives while one is in
     // flight waits for it: a join is done before the next frame is read, and replies leave
     // in frame order. A frame that finds nothing in flight starts at once.
@@ -132,6 +137,10 @@ export class ChatWsAdapter extends WsAdapter {
     const decoded = decodeFrame(data.toString());
     if (!decoded.ok) return void reply(decoded.error);
     const { event } = decoded.frame;
+    const direct = this.direct!.get(event);
+    const result = direct ? direct(conn, decoded.frame.data) : USE_NEST;
+    if (result instanceof Promise) return result.then(reply);
+    if (result !== USE_NEST) return void reply(result);
     // A handful of events: a scan of Nest's own list beats a Map per connection.
     const handler = handlers.find((h) => h.message === event)?.callback as Handler | undefined;
     if (!handler) return void reply(errorFrame('unknown_event', { event }));

@@ -37,9 +37,14 @@ export class WsValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): any {
     if (metadata.type !== 'body' || !metadata.metatype) return super.transform(value, metadata);
     const metatype = this.limited.get(metadata.metatype) ?? metadata.metatype;
+    return this.validateFast(metadata.metatype, value) ?? super.transform(value, { ...metadata, metatype });
+  }
+
+  /** The DTO when the frame passes every rule; undefined when it doesn't, or when there is no fast path. */
+  validateFast(dto: Type, value: unknown): object | undefined {
+    const metatype = this.limited.get(dto) ?? dto;
     if (!this.fast.has(metatype)) this.fast.set(metatype, compileValidator(metatype));
-    const dto = this.fast.get(metatype)?.(value as Record<string, unknown>);
-    return dto ?? super.transform(value, { ...metadata, metatype });
+    return this.fast.get(metatype)?.(value as Record<string, unknown>);
   }
 }
 

@@ -1,0 +1,125 @@
+import {
+  CanActivate,
+  type INestApplication,
+  Logger,
+  NestInterceptor,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+  UsePipes,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { configModule } from '../config/config.module';
+import { loadConfig } from '../config/load-config';
+import type { Connection } from '../rooms/connection';
+import { RoomsModule } from '../rooms/rooms.module';
+import { ChatGateway } from './chat.gateway';
+import { directHandlers, USE_NEST } from './direct-dispatch';
+import { EchoDto } from './dto/text.dto';
+import { WsErrorFilter } from './ws-error.filter';
+import { WsValidationPipe } from './ws-validation.pipe';
+
+const allow: CanActivate = { canActivate: () => true };
+const passThrough: NestInterceptor = { intercept: (_, next) => next.handle() };
+
+@WebSocketGateway()
+@UsePipes(WsValidationPipe)
+@UseFilters(WsErrorFilter)
+class MixedGateway {
+  @SubscribeMessage('plain')
+  plain(@ConnectedSocket() conn: Connection, @MessageBody() dto: EchoDto) {
+    return { type: 'echo', message: `${conn.id}:${dto.message}` };
+  }
+
+  @SubscribeMessage('intercepted')
+  @UseInterceptors(passThrough)
+  intercepted(@MessageBody() dto: EchoDto) {
+    return dto;
+  }
+
+  @SubscribeMessage('picked')
+  picked(@MessageBody('message') message: string) {
+    return message;
+  }
+
+  @SubscribeMessage('broken')
+  broken(@MessageBody() _dto: EchoDto) {
+    throw new Error('bug');
+  }
+}
+
+@WebSocketGateway()
+@UsePipes(WsValidationPipe)
+@UseFilters(WsErrorFilter)
+@UseGuards(allow)
+class GuardedGateway {
+  @SubscribeMessage('echo')
+  echo(@MessageBody() dto: EchoDto) {
+    return dto;
+  }
+}
+
+async function appWith(gateway: object, setup: (app: INestApplication) => void = () => undefined) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [configModule(loadConfig({})), RoomsModule],
+    providers: [gateway as never],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  setup(app);
+  return app;
+}
+
+describe(directHandlers.name, () => {
+  const conn = { id: 'c1', sendJson: jest.fn() } as unknown as Connection & { sendJson: jest.Mock };
+
+  it("takes every one of ChatGateway's events", async () => {
+    const app = await appWith(ChatGateway);
+    expect([...directHandlers(app, ChatGateway).keys()].sort()).toEqual([
+      'broadcast',
+      'echo',
+      'join',
+      'leave',
+      'message',
+    ]);
+  });
+
+  it('leaves a handler with its own enhancer or another parameter decorator to Nest', async () => {
+    const app = await appWith(MixedGateway);
+    expect([...directHandlers(app, MixedGateway).keys()].sort()).toEqual(['broken', 'plain']);
+  });
+
+  it('leaves every handler to Nest when the class has a guard', async () => {
+    const app = await appWith(GuardedGateway);
+    expect(directHandlers(app, GuardedGateway).size).toBe(0);
+  });
+
+  it('leaves every handler to Nest when the app has a global enhancer', async () => {
+    const app = await appWith(MixedGateway, (a) => a.useGlobalInterceptors(passThrough));
+    expect(directHandlers(app, MixedGateway).size).toBe(0);
+  });
+
+  it('calls the method with the connection and the validated DTO', async () => {
+    const plain = directHandlers(await appWith(MixedGateway), MixedGateway).get('plain')!;
+    expect(plain(conn, { message: 'hi' })).toEqual({ type: 'echo', message: 'c1:hi' });
+  });
+
+  it('sends an invalid frame back to Nest, which answers with the details', async () => {
+    const plain = directHandlers(await appWith(MixedGateway), MixedGateway).get('plain')!;
+    expect(plain(conn, { message: '' })).toBe(USE_NEST);
+    expect(plain(conn, {})).toBe(USE_NEST);
+  });
+
+  it('answers a throwing handler through WsErrorFilter, as Nest would', async () => {
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const broken = directHandlers(await appWith(MixedGateway), MixedGateway).get('broken')!;
+    expect(broken(conn, { message: 'x' })).toBeUndefined();
+    expect(conn.sendJson).toHaveBeenLastCalledWith({
+      type: 'error',
+      code: 'internal',
+      message: expect.any(String),
+      event: 'broken',
+    });
+    log.mockRestore();
+  });
+});
