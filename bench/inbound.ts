@@ -1,8 +1,10 @@
 /**
  * `node -r ts-node/register/transpile-only bench/inbound.ts`
  * In-process cost of one inbound room message (1 KB) on the service's own path, no network:
- *   full    - ChatWsAdapter: decode, Nest's handler (pipes, validation), gateway, RoomsService
- *   nest    - Nest's handler callback alone (what @SubscribeMessage + @UsePipes cost per frame)
+ *   full    - ChatWsAdapter as it runs: decode, direct dispatch (compiled validation, gateway),
+ *             RoomsService
+ *   nest    - Nest's own handler callback, the path a frame takes when it fails validation or
+ *             its handler has other enhancers (context creator, pipes consumer, the pipe, gateway)
  *   direct  - ChatGateway.message called directly with a ready DTO (RoomsService.send, framing)
  *   decode  - decodeFrame (JSON.parse and envelope) alone
  * The recipient's writes are batched and never flushed during a loop, so no syscall is timed.
