@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import request from 'supertest';
 import { buildRecipe, type Image, workdirOf } from './support/dockerfile-recipe';
 import { spawnServer } from './support/server-process';
 import { TestClient } from './support/ws-client';
+import { freePort } from './support/free-port';
 
 const ROOT = join(__dirname, '..');
 
@@ -69,13 +69,3 @@ describe('the Dockerfile recipe (e2e)', () => {
     await expect(healthcheck()).rejects.toThrow(); // and the check notices a dead service
   }, 30_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ProtocolName } from '../load/protocols';
+import { freePort } from '../../test/support/free-port';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -52,16 +53,6 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
       clearTimeout(killer);
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
 }
 
 async function waitForPort(port: number, child: ChildProcess): Promise<void> {
