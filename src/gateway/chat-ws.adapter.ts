@@ -95,7 +95,15 @@ export class ChatWsAdapter extends WsAdapter {
     let inFlight: Promise<void> | undefined;
     conn.socket.on('message', (data: RawData, isBinary: boolean) => {
       const handle = () => this.handleFrame(conn, handlers, data, isBinary);
-      const started: Promise<unknown> | void = inFlight ? inFlight.then(handle) : handle();
+      let started: Promise<unknown> | void;
+      try {
+        started = inFlight ? inFlight.then(handle) : handle();
+      } catch (err) {
+        // Run inside ws's 'message' event: a throw must not reach ws (or the process).
+        this.logger.error(err);
+        conn.sendJson(errorFrame('internal'));
+        return;
+      }
       if (!started) return;
       const done = () => {
         if (inFlight === settled) inFlight = undefined;

@@ -9,6 +9,7 @@ import {
   UsePipes,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { of } from 'rxjs';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { configModule } from '../config/config.module';
 import { loadConfig } from '../config/load-config';
@@ -46,6 +47,16 @@ class MixedGateway {
   @SubscribeMessage('broken')
   broken(@MessageBody() _dto: EchoDto) {
     throw new Error('bug');
+  }
+
+  @SubscribeMessage('rejecting')
+  async rejecting(@MessageBody() _dto: EchoDto) {
+    throw new Error('async bug');
+  }
+
+  @SubscribeMessage('observed')
+  observed(@MessageBody() dto: EchoDto) {
+    return of({ type: 'echo', message: dto.message });
   }
 }
 
@@ -86,7 +97,12 @@ describe(directHandlers.name, () => {
 
   it('leaves a handler with its own enhancer or another parameter decorator to Nest', async () => {
     const app = await appWith(MixedGateway);
-    expect([...directHandlers(app, MixedGateway).keys()].sort()).toEqual(['broken', 'plain']);
+    expect([...directHandlers(app, MixedGateway).keys()].sort()).toEqual([
+      'broken',
+      'observed',
+      'plain',
+      'rejecting',
+    ]);
   });
 
   it('leaves every handler to Nest when the class has a guard', async () => {
@@ -119,6 +135,20 @@ describe(directHandlers.name, () => {
       code: 'internal',
       message: expect.any(String),
       event: 'broken',
+    });
+    log.mockRestore();
+  });
+
+  it('answers a rejecting async handler through WsErrorFilter, and unwraps an Observable', async () => {
+    const log = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const handlers = directHandlers(await appWith(MixedGateway), MixedGateway);
+    await expect(handlers.get('rejecting')!(conn, { message: 'x' })).resolves.toBeUndefined();
+    expect(conn.sendJson).toHaveBeenLastCalledWith(
+      expect.objectContaining({ code: 'internal', event: 'rejecting' }),
+    );
+    await expect(handlers.get('observed')!(conn, { message: 'o' })).resolves.toEqual({
+      type: 'echo',
+      message: 'o',
     });
     log.mockRestore();
   });

@@ -13,6 +13,7 @@ import {
   MESSAGE_METADATA,
   PARAM_ARGS_METADATA,
 } from '@nestjs/websockets/constants';
+import { isObservable, lastValueFrom } from 'rxjs';
 import type { Connection } from '../rooms/connection';
 import { WsErrorFilter } from './ws-error.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
@@ -50,22 +51,27 @@ export function directHandlers(app: INestApplicationContext, gatewayType: Type):
     const params = paramsOf(gatewayType, methodName);
     if (!params) continue;
     const event = Reflect.getMetadata(MESSAGE_METADATA, method) as string;
-    const dtoType = (Reflect.getMetadata(PARAMTYPES_METADATA, gatewayType.prototype, methodName) as Type[])[
-      params.body ?? 0
-    ];
+    const paramTypes = Reflect.getMetadata(PARAMTYPES_METADATA, gatewayType.prototype, methodName) as Type[];
+    const dtoType = params.body === undefined ? undefined : paramTypes[params.body];
     handlers.set(event, (conn, data) => {
-      const dto = params.body === undefined ? undefined : pipe.validateFast(dtoType, data);
-      if (params.body !== undefined && dto === undefined) return USE_NEST;
-      const args: unknown[] = [];
-      if (params.socket !== undefined) args[params.socket] = conn;
-      if (params.body !== undefined) args[params.body] = dto;
-      try {
-        return gateway[methodName](...args);
-      } catch (err) {
+      // As Nest's WsProxy does: whatever the handler throws or rejects with goes to the filter.
+      const fail = (err: unknown) => {
         const host = new ExecutionContextHost([conn, data, event]);
         host.setType('ws');
         filter.catch(err, host);
         return undefined;
+      };
+      try {
+        const dto = dtoType && pipe.validateFast(dtoType, data);
+        if (dtoType && dto === undefined) return USE_NEST;
+        const args: unknown[] = [];
+        if (params.socket !== undefined) args[params.socket] = conn;
+        if (params.body !== undefined) args[params.body] = dto;
+        const result = gateway[methodName](...args);
+        if (isObservable(result)) return lastValueFrom(result, { defaultValue: undefined }).catch(fail);
+        return result instanceof Promise ? result.catch(fail) : result;
+      } catch (err) {
+        return fail(err);
       }
     });
   }
