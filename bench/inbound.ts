@@ -19,6 +19,7 @@ import { MessageDto } from '../src/gateway/dto/text.dto';
 import { decodeFrame } from '../src/gateway/frames';
 
 const N = 20_000;
+const ROUNDS = 5;
 type Captured = { self: unknown; args: unknown[] };
 
 async function main(): Promise<void> {
@@ -66,13 +67,17 @@ async function main(): Promise<void> {
   await app.close();
 }
 
+// The best of ROUNDS loops: the machine is shared, and a slow loop measures the neighbours.
 async function time(run: () => unknown): Promise<number> {
   for (let i = 0; i < 2000; i++) await run(); // warm up
-  const started = performance.now();
-  for (let i = 0; i < N; i++) await run();
-  const us = ((performance.now() - started) * 1000) / N;
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // let the recipient read the batch
-  return us;
+  let best = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = performance.now();
+    for (let i = 0; i < N; i++) await run();
+    best = Math.min(best, ((performance.now() - started) * 1000) / N);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let the recipient read the batch
+  }
+  return best;
 }
 
 function connect(url: string): Promise<WebSocket> {

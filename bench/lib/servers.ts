@@ -35,7 +35,8 @@ export interface RunningServer {
 
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof'] : []), spec.script], {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '-r', join(__dirname, 'exit-on-sigterm.js')] : [];
+  const child = spawn(process.execPath, [...profile, spec.script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...spec.env },
     stdio: ['ignore', 'ignore', 'inherit'],
