@@ -80,4 +80,16 @@ export class EnvSchema {
   @Transform(toBoolean)
   @IsBoolean()
   PER_MESSAGE_DEFLATE = false;
+
+  // Unset: one instance, in memory. Set: cluster mode over this Redis.
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL: string | undefined = undefined;
+
+  // Braces would break the hash tag the registry's keys share; spaces and colons stay readable.
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {
+    message: 'REDIS_PREFIX must be 1 to 64 characters: ASCII letters, digits, _ - . :',
+  })
+  REDIS_PREFIX = 'rooms';
 }

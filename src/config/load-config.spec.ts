@@ -14,6 +14,8 @@ describe(loadConfig.name, () => {
       shutdownTimeoutMs: 3000,
       logLevel: 'log',
       perMessageDeflate: false,
+      redisUrl: undefined,
+      redisPrefix: 'rooms',
     });
   });
 
@@ -50,8 +52,19 @@ describe(loadConfig.name, () => {
     ['SHUTDOWN_TIMEOUT_MS', '999999'],
     ['LOG_LEVEL', 'chatty'],
     ['PER_MESSAGE_DEFLATE', 'yes'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_PREFIX', '{rooms}'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
+  });
+
+  it('reads the Redis settings of cluster mode', () => {
+    expect(
+      loadConfig({ REDIS_URL: 'redis://:secret@redis:6379/2', REDIS_PREFIX: 'chat:prod' }),
+    ).toMatchObject({
+      redisUrl: 'redis://:secret@redis:6379/2',
+      redisPrefix: 'chat:prod',
+    });
   });
 
   it('names every bad variable in one error', () => {

@@ -15,6 +15,9 @@ export interface AppConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly perMessageDeflate: boolean;
+  /** Cluster mode when set. */
+  readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -65,5 +68,7 @@ function toAppConfig(s: EnvSchema): AppConfig {
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
     perMessageDeflate: s.PER_MESSAGE_DEFLATE,
+    redisUrl: s.REDIS_URL,
+    redisPrefix: s.REDIS_PREFIX,
   };
 }

@@ -8,7 +8,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { Connection } from '../rooms/connection';
-import { RoomsService } from '../rooms/rooms.service';
+import { type MaybeAsync, RoomsService } from '../rooms/rooms.service';
 import { JoinDto } from './dto/join.dto';
 import { LeaveDto } from './dto/leave.dto';
 import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';
@@ -35,16 +35,19 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
     this.rooms.disconnect(conn);
   }
 
+  /** In cluster mode the reply waits until the room's messages from every instance reach this one. */
   @SubscribeMessage('join')
-  join(@ConnectedSocket() conn: Connection, @MessageBody() dto: JoinDto): ReplyFrame {
-    const result = this.rooms.join(conn, dto.room, dto.name);
-    return result.ok ? joinedFrame(dto.room, result.members) : errorFrame(result.code, { event: 'join' });
+  join(@ConnectedSocket() conn: Connection, @MessageBody() dto: JoinDto): MaybeAsync<ReplyFrame> {
+    return reply(this.rooms.join(conn, dto.room, dto.name), (result) =>
+      result.ok ? joinedFrame(dto.room, result.members) : errorFrame(result.code, { event: 'join' }),
+    );
   }
 
   @SubscribeMessage('leave')
-  leave(@ConnectedSocket() conn: Connection, @MessageBody() dto: LeaveDto): ReplyFrame {
-    const result = this.rooms.leave(conn, dto.room);
-    return result.ok ? leftFrame(dto.room, result.members) : errorFrame(result.code, { event: 'leave' });
+  leave(@ConnectedSocket() conn: Connection, @MessageBody() dto: LeaveDto): MaybeAsync<ReplyFrame> {
+    return reply(this.rooms.leave(conn, dto.room), (result) =>
+      result.ok ? leftFrame(dto.room, result.members) : errorFrame(result.code, { event: 'leave' }),
+    );
   }
 
   /** No reply on success: the sender does not get its own message back. */
@@ -63,4 +66,9 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
   echo(@MessageBody() dto: EchoDto): ReplyFrame {
     return echoFrame(dto.message);
   }
+}
+
+// Synchronous in memory, so a one-instance join costs no promise.
+function reply<T>(outcome: MaybeAsync<T>, toFrame: (outcome: T) => ReplyFrame): MaybeAsync<ReplyFrame> {
+  return outcome instanceof Promise ? outcome.then(toFrame) : toFrame(outcome);
 }

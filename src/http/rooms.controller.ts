@@ -8,7 +8,8 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { isRoomName, ROOM_NAME_RULE } from '../rooms/room-name';
-import { type RoomCount, RoomsService } from '../rooms/rooms.service';
+import type { RoomCount } from '../rooms/engine';
+import { RoomsService } from '../rooms/rooms.service';
 import { ListRoomsQuery } from './list-rooms.query';
 
 export interface RoomsPage {
@@ -25,22 +26,19 @@ export interface RoomsPage {
 export class RoomsController {
   constructor(private readonly rooms: RoomsService) {}
 
-  /** Rooms with members, busiest first (ties by name). */
+  /** Rooms with members on every instance, busiest first (ties by name). */
   @Get()
-  list(@Query(new ValidationPipe({ transform: true })) { limit, offset }: ListRoomsQuery): RoomsPage {
-    return {
-      rooms: this.rooms.list(limit, offset),
-      total: this.rooms.roomCount,
-      limit,
-      offset,
-      connections: this.rooms.connectionCount,
-    };
+  async list(
+    @Query(new ValidationPipe({ transform: true })) { limit, offset }: ListRoomsQuery,
+  ): Promise<RoomsPage> {
+    const { rooms, connections } = await this.rooms.census();
+    return { rooms: rooms.slice(offset, offset + limit), total: rooms.length, limit, offset, connections };
   }
 
   @Get(':name')
-  get(@Param('name') name: string): RoomCount {
+  async get(@Param('name') name: string): Promise<RoomCount> {
     if (!isRoomName(name)) throw new BadRequestException(`room must be ${ROOM_NAME_RULE}`);
-    const members = this.rooms.membersOf(name);
+    const members = await this.rooms.membersOf(name);
     if (members === 0) throw new NotFoundException(`No room "${name}": it has no members`);
     return { name, members };
   }

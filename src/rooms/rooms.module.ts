@@ -1,8 +1,29 @@
 import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { RedisEngine } from '../cluster/redis-engine';
+import type { AppConfigService } from '../config/config.module';
+import { ROOMS_ENGINE, type RoomsEngine } from './engine';
+import { MemoryEngine } from './memory-engine';
 import { RoomsService } from './rooms.service';
 
+/** RoomsService on the engine the configuration asks for: REDIS_URL set means cluster mode. */
 @Module({
-  providers: [RoomsService],
-  exports: [RoomsService],
+  providers: [
+    RoomsService,
+    {
+      provide: ROOMS_ENGINE,
+      inject: [ConfigService],
+      useFactory: (config: AppConfigService): RoomsEngine => {
+        const url = config.get('redisUrl', { infer: true });
+        if (!url) return new MemoryEngine();
+        return new RedisEngine({
+          url,
+          prefix: config.get('redisPrefix', { infer: true }),
+          heartbeatIntervalMs: config.get('heartbeatIntervalMs', { infer: true }),
+        });
+      },
+    },
+  ],
+  exports: [RoomsService, ROOMS_ENGINE],
 })
 export class RoomsModule {}

@@ -2,6 +2,8 @@ import { ConfigService } from '@nestjs/config';
 import type { WebSocket } from 'ws';
 import type { AppConfigService } from '../config/config.module';
 import { Connection } from './connection';
+import type { Census } from './engine';
+import { MemoryEngine } from './memory-engine';
 import { WriteBatch } from './outbound';
 import { RoomsService } from './rooms.service';
 
@@ -60,7 +62,10 @@ describe(RoomsService.name, () => {
   };
 
   beforeEach(() => {
-    sut = new RoomsService(new ConfigService({ maxRoomsPerConnection: 3 }) as AppConfigService);
+    sut = new RoomsService(
+      new ConfigService({ maxRoomsPerConnection: 3 }) as AppConfigService,
+      new MemoryEngine(),
+    );
   });
 
   describe('join', () => {
@@ -76,14 +81,14 @@ describe(RoomsService.name, () => {
       const a = connected();
       sut.disconnect(a.conn);
       sut.join(a.conn, 'room1');
-      expect(sut.roomCount).toBe(0);
+      expect(sut.census()).toEqual({ rooms: [], connections: 0 });
     });
 
     it('is idempotent', () => {
       const a = connected();
       sut.join(a.conn, 'room1');
       expect(sut.join(a.conn, 'room1')).toEqual({ ok: true, members: 1 });
-      expect(sut.list(100, 0)).toEqual([{ name: 'room1', members: 1 }]);
+      expect((sut.census() as Census).rooms).toEqual([{ name: 'room1', members: 1 }]);
     });
 
     it('treats __proto__, constructor and toString as ordinary rooms', () => {
@@ -91,7 +96,7 @@ describe(RoomsService.name, () => {
       for (const room of ['__proto__', 'constructor', 'toString']) {
         expect(sut.join(a.conn, room)).toEqual({ ok: true, members: 1 });
       }
-      expect(sut.roomCount).toBe(3);
+      expect((sut.census() as Census).rooms).toHaveLength(3);
       expect(sut.membersOf('hasOwnProperty')).toBe(0);
     });
 
@@ -121,7 +126,7 @@ describe(RoomsService.name, () => {
       sut.join(b.conn, 'room1');
       expect(sut.leave(a.conn, 'room1')).toEqual({ ok: true, members: 1 });
       expect(sut.leave(b.conn, 'room1')).toEqual({ ok: true, members: 0 });
-      expect(sut.roomCount).toBe(0);
+      expect(sut.census()).toEqual({ rooms: [], connections: 2 });
     });
 
     it('replies not_in_room when never joined', () => {
@@ -196,7 +201,7 @@ describe(RoomsService.name, () => {
       expect(ok.received()).toHaveLength(1);
       expect(sut.membersOf('room1')).toBe(2);
       expect(sut.membersOf('room2')).toBe(0);
-      expect(sut.connectionCount).toBe(2);
+      expect((sut.census() as Census).connections).toBe(2);
     });
     it('counts a burst within one event-loop turn as batched, not as a backlog', async () => {
       const [a, b] = [connected(), connected(200)];
@@ -240,20 +245,24 @@ describe(RoomsService.name, () => {
       sut.join(b.conn, 'r1');
       sut.disconnect(a.conn);
       sut.disconnect(a.conn);
-      expect(sut.list(100, 0)).toEqual([{ name: 'r1', members: 1 }]);
-      expect(sut.connectionCount).toBe(1);
+      expect(sut.census()).toEqual({ rooms: [{ name: 'r1', members: 1 }], connections: 1 });
     });
   });
 
-  describe('list', () => {
-    it('orders busiest first, then by name, and pages', () => {
+  describe('census', () => {
+    it('orders busiest first, then by name', () => {
       const conns = [connected(), connected(), connected()];
       sut.join(conns[0].conn, 'b');
       sut.join(conns[0].conn, 'a');
       conns.forEach((x) => sut.join(x.conn, 'busy'));
-      expect(sut.list(100, 0).map((r) => r.name)).toEqual(['busy', 'a', 'b']);
-      expect(sut.list(1, 1)).toEqual([{ name: 'a', members: 1 }]);
-      expect(sut.list(10, 5)).toEqual([]);
+      expect(sut.census()).toEqual({
+        rooms: [
+          { name: 'busy', members: 3 },
+          { name: 'a', members: 1 },
+          { name: 'b', members: 1 },
+        ],
+        connections: 3,
+      });
     });
   });
 });

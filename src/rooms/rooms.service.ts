@@ -4,59 +4,67 @@ import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
 import { broadcastFrame, type ErrorCode, roomMessageFrame } from '../gateway/frames';
 import { Connection } from './connection';
+import {
+  byBusiestThenName,
+  type Census,
+  type LocalRooms,
+  type RoomCount,
+  ROOMS_ENGINE,
+  type RoomsEngine,
+} from './engine';
 import { OutboundText } from './outbound';
 
 export type Outcome<T extends object = object> =
   ({ ok: true } & T) | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms'> };
 
-export interface RoomCount {
-  name: string;
-  members: number;
-}
+/** A count that is ready now (one instance) or once the cluster answers (REDIS_URL). */
+export type MaybeAsync<T> = T | Promise<T>;
 
 /**
- * Owns membership (which connections are in which rooms) and delivery. Two indexes kept
- * in step: members per room here, rooms per connection on the Connection. Maps and Sets
- * only, so `__proto__` is an ordinary room name.
+ * Owns this instance's membership (which connections are in which rooms) and delivery to
+ * them. Two indexes kept in step: members per room here, rooms per connection on the
+ * Connection. Maps and Sets only, so `__proto__` is an ordinary room name. What crosses
+ * instances (messages, cluster-wide counts) goes through the RoomsEngine.
  */
 @Injectable()
-export class RoomsService {
+export class RoomsService implements LocalRooms {
   private readonly members = new Map<string, Set<Connection>>();
   private readonly connections = new Set<Connection>();
   private readonly maxRoomsPerConnection: number;
   // Message ids: a per-process random prefix and a counter, unique without a syscall per message.
   private readonly idPrefix = randomBytes(6).toString('base64url');
   private lastId = 0;
-  /** GET /rooms's sorted list, kept until membership changes. */
+  /** GET /rooms's sorted list of local rooms, kept until membership changes. */
   private sorted: RoomCount[] | undefined;
 
-  constructor(@Inject(ConfigService) config: AppConfigService) {
+  constructor(
+    @Inject(ConfigService) config: AppConfigService,
+    @Inject(ROOMS_ENGINE) private readonly engine: RoomsEngine,
+  ) {
     this.maxRoomsPerConnection = config.get('maxRoomsPerConnection', { infer: true });
-  }
-
-  get connectionCount(): number {
-    return this.connections.size;
-  }
-
-  get roomCount(): number {
-    return this.members.size;
+    engine.attach(this);
   }
 
   connect(conn: Connection): void {
     this.connections.add(conn);
+    this.engine.connectionsChanged(this.connections.size);
   }
 
   /** Leaves every room at once; safe to call more than once. */
   disconnect(conn: Connection): void {
-    this.connections.delete(conn);
-    for (const room of conn.rooms) this.removeMember(room, conn);
+    if (!this.connections.delete(conn)) return;
+    for (const room of conn.rooms) this.engine.left(room, this.removeMember(room, conn));
     conn.exitAll();
+    this.engine.connectionsChanged(this.connections.size);
   }
 
-  /** Idempotent; a repeat join makes the room the connection's current one again. */
-  join(conn: Connection, room: string, name?: string): Outcome<{ members: number }> {
+  /**
+   * Idempotent; a repeat join makes the room the connection's current one again. `members`
+   * counts every instance's members; it is ready once the room's messages reach this one.
+   */
+  join(conn: Connection, room: string, name?: string): MaybeAsync<Outcome<{ members: number }>> {
     // A frame handled after its connection closed must not make a member nobody will remove.
-    if (!this.connections.has(conn)) return { ok: true, members: this.membersOf(room) };
+    if (!this.connections.has(conn)) return withMembers(this.engine.members(room));
     if (!conn.rooms.has(room) && conn.rooms.size >= this.maxRoomsPerConnection) {
       return { ok: false, code: 'too_many_rooms' };
     }
@@ -64,16 +72,17 @@ export class RoomsService {
     conn.enter(room);
     let members = this.members.get(room);
     if (!members) this.members.set(room, (members = new Set()));
-    if (!members.has(conn)) {
+    const added = !members.has(conn);
+    if (added) {
       members.add(conn);
       this.sorted = undefined;
     }
-    return { ok: true, members: members.size };
+    return withMembers(this.engine.joined(room, members.size, added));
   }
 
-  leave(conn: Connection, room: string): Outcome<{ members: number }> {
+  leave(conn: Connection, room: string): MaybeAsync<Outcome<{ members: number }>> {
     if (!conn.exit(room)) return { ok: false, code: 'not_in_room' };
-    return { ok: true, members: this.removeMember(room, conn) };
+    return withMembers(this.engine.left(room, this.removeMember(room, conn)));
   }
 
   /** To every other member of `room`, or of the sender's current room when none is named. */
@@ -81,26 +90,48 @@ export class RoomsService {
     if (room === undefined || !conn.rooms.has(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
     const frame = roomMessageFrame(room, message, conn.from, this.nextId(), Date.now());
-    this.deliver(members, new OutboundText(JSON.stringify(frame)), conn);
+    const text = new OutboundText(JSON.stringify(frame));
+    this.deliver(members, text, conn);
+    this.engine.publish(room, text);
     return { ok: true, room };
   }
 
   /** To every open connection, the sender included. */
   broadcast(conn: Connection, message: string): void {
     const frame = broadcastFrame(message, conn.from, this.nextId(), Date.now());
-    this.deliver(this.connections, new OutboundText(JSON.stringify(frame)));
+    const text = new OutboundText(JSON.stringify(frame));
+    this.deliver(this.connections, text);
+    this.engine.broadcast(text);
   }
 
-  membersOf(room: string): number {
+  /** Members of `room` on every instance. */
+  membersOf(room: string): MaybeAsync<number> {
+    return this.engine.members(room);
+  }
+
+  /** Rooms with members on every instance, busiest first, then by name; and open connections. */
+  census(): MaybeAsync<Census> {
+    return this.engine.census();
+  }
+
+  deliverToRoom(room: string, text: OutboundText): void {
+    const members = this.members.get(room);
+    if (members) this.deliver(members, text);
+  }
+
+  deliverToAll(text: OutboundText): void {
+    this.deliver(this.connections, text);
+  }
+
+  localMembers(room: string): number {
     return this.members.get(room)?.size ?? 0;
   }
 
-  /** Rooms with members, busiest first, then by name. */
-  list(limit: number, offset: number): RoomCount[] {
+  localCensus(): Census {
     this.sorted ??= [...this.members]
       .map(([name, members]) => ({ name, members: members.size }))
-      .sort((a, b) => b.members - a.members || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return this.sorted.slice(offset, offset + limit);
+      .sort(byBusiestThenName);
+    return { rooms: this.sorted, connections: this.connections.size };
   }
 
   // Serialized once by the caller, framed at most once: every recipient gets the same bytes.
@@ -113,6 +144,7 @@ export class RoomsService {
     }
   }
 
+  /** The room's local member count afterwards. */
   private removeMember(room: string, conn: Connection): number {
     const members = this.members.get(room);
     if (!members?.delete(conn)) return members?.size ?? 0;
@@ -124,4 +156,10 @@ export class RoomsService {
   private nextId(): string {
     return `${this.idPrefix}-${(++this.lastId).toString(36)}`;
   }
+}
+
+function withMembers(members: MaybeAsync<number>): MaybeAsync<Outcome<{ members: number }>> {
+  return typeof members === 'number'
+    ? { ok: true, members }
+    : members.then((n) => ({ ok: true as const, members: n }));
 }

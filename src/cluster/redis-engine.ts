@@ -1,0 +1,257 @@
+import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { Census, LocalRooms, RoomsEngine } from '../rooms/engine';
+import { OutboundText } from '../rooms/outbound';
+import { createClients, REDIS_TIMEOUT_MS } from './redis-clients';
+import { Registry } from './registry';
+
+export interface RedisEngineOptions {
+  url: string;
+  /** Namespace of every key and channel, so several deployments (or test runs) share a Redis. */
+  prefix: string;
+  /** A node silent for 2 heartbeats is reaped, so a dead one stops counting within 3. */
+  heartbeatIntervalMs: number;
+}
+
+const NODE_ID_LENGTH = 12; // 9 random bytes in base64url
+/** Publishes awaiting Redis's reply; past this (a hung Redis) messages stop crossing instances. */
+const MAX_PENDING_PUBLISHES = 10_000;
+
+/**
+ * Cluster mode on Redis. A room message is delivered to local members directly and
+ * published once on the room's channel, prefixed with this node's id so the echo Redis
+ * sends back is skipped. An instance subscribes to a room's channel on its first local
+ * member and drops it with the last, so it receives only rooms it serves. Counts live in
+ * Registry. While Redis is unreachable (`ready` false) the instance serves its local
+ * members alone; when Redis is back, even empty, it re-registers and resubscribes.
+ */
+export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RedisEngine.name);
+  readonly nodeId = randomBytes(9).toString('base64url');
+  private readonly commands: Redis;
+  private readonly subscriber: Redis;
+  private readonly registry: Registry;
+  private readonly roomChannelPrefix: string;
+  private readonly broadcastChannel: string;
+  private local!: LocalRooms;
+  private up = false;
+  /** Rooms whose channel is subscribed (or being subscribed), and when it is live. */
+  private readonly subscriptions = new Map<string, Promise<unknown>>();
+  /** Membership changes seen while not up: a re-registration in progress starts over. */
+  private changesWhileDown = 0;
+  private syncing: Promise<void> | undefined;
+  private pendingPublishes = 0;
+  private readonly missedProbes = [0, 0];
+  private connectionsWrite: NodeJS.Immediate | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  constructor(private readonly options: RedisEngineOptions) {
+    const clients = createClients(options.url, `rooms:${this.nodeId}`);
+    this.commands = clients.commands;
+    this.subscriber = clients.subscriber;
+    this.registry = new Registry(this.commands, options.prefix, this.nodeId);
+    this.roomChannelPrefix = `${options.prefix}:room:`;
+    this.broadcastChannel = `${options.prefix}:broadcast`;
+    for (const client of [this.commands, this.subscriber]) {
+      client.on('ready', () => this.resync());
+      client.on('close', () => this.down('connection closed'));
+      client.on('error', (err: Error) => this.down(err.message));
+    }
+    this.subscriber.on('message', this.onMessage);
+  }
+
+  get ready(): boolean {
+    return this.up;
+  }
+
+  attach(local: LocalRooms): void {
+    this.local = local;
+  }
+
+  /** Connects, and waits a little for Redis so a healthy start is ready at once; a Redis that is away does not stop the start. */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const client of [this.commands, this.subscriber]) client.connect().catch(() => undefined);
+    this.every(REDIS_TIMEOUT_MS, () => this.probe());
+    this.every(this.options.heartbeatIntervalMs, () => this.heartbeat());
+    const deadline = Date.now() + 5 * REDIS_TIMEOUT_MS;
+    while (!this.up && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!this.up)
+      this.logger.warn(
+        `Redis at ${redacted(this.options.url)} is not reachable yet; serving local members only`,
+      );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.timers.forEach(clearInterval);
+    if (this.up) await this.registry.unregister().catch(() => undefined);
+    for (const client of [this.commands, this.subscriber]) client.disconnect();
+  }
+
+  joined(room: string, localMembers: number): number | Promise<number> {
+    if (!this.up) return this.changedWhileDown(localMembers);
+    const live = this.subscriptions.get(room) ?? this.subscribe(room);
+    return Promise.all([live, this.setLocal(room, localMembers)]).then(
+      ([, members]) => members,
+      () => localMembers,
+    );
+  }
+
+  left(room: string, localMembers: number): number | Promise<number> {
+    if (!this.up) return this.changedWhileDown(localMembers);
+    if (localMembers === 0) this.unsubscribe(room);
+    return this.setLocal(room, localMembers).catch(() => localMembers);
+  }
+
+  connectionsChanged(): void {
+    if (!this.up) return void this.changedWhileDown(0);
+    // Only the latest count matters: one write per event-loop turn at most.
+    this.connectionsWrite ??= setImmediate(() => {
+      this.connectionsWrite = undefined;
+      if (this.up) this.registry.setConnections(this.local.localCensus().connections).catch(() => undefined);
+    });
+  }
+
+  publish(room: string, text: OutboundText): void {
+    this.send(this.roomChannelPrefix + room, text);
+  }
+
+  broadcast(text: OutboundText): void {
+    this.send(this.broadcastChannel, text);
+  }
+
+  members(room: string): number | Promise<number> {
+    if (!this.up) return this.local.localMembers(room);
+    return this.registry.members(room).catch(() => this.local.localMembers(room));
+  }
+
+  census(): Census | Promise<Census> {
+    if (!this.up) return this.local.localCensus();
+    return this.registry.census().catch(() => this.local.localCensus());
+  }
+
+  // Redis's pub/sub is at most once: a message published while Redis is away is lost to
+  // other instances (local members already have it).
+  private send(channel: string, text: OutboundText): void {
+    if (!this.up || this.pendingPublishes >= MAX_PENDING_PUBLISHES) return;
+    this.pendingPublishes++;
+    const settle = () => void this.pendingPublishes--;
+    this.commands.publish(channel, this.nodeId + text.json).then(settle, settle);
+  }
+
+  private readonly onMessage = (channel: string, message: string): void => {
+    if (message.startsWith(this.nodeId)) return; // our own, already delivered locally
+    const text = new OutboundText(message.slice(NODE_ID_LENGTH));
+    if (channel === this.broadcastChannel) this.local.deliverToAll(text);
+    else this.local.deliverToRoom(channel.slice(this.roomChannelPrefix.length), text);
+  };
+
+  private subscribe(room: string): Promise<unknown> {
+    const live = this.subscriber.subscribe(this.roomChannelPrefix + room);
+    this.subscriptions.set(room, live);
+    // A room this instance serves but does not hear would silently lose messages: start over.
+    live.catch(
+      (err: Error) => this.subscriptions.get(room) === live && this.down(`subscribe: ${err.message}`),
+    );
+    return live;
+  }
+
+  // Sent on the same connection as any later subscribe, so Redis applies them in order.
+  private unsubscribe(room: string): void {
+    this.subscriptions.delete(room);
+    this.subscriber.unsubscribe(this.roomChannelPrefix + room).catch(() => undefined);
+  }
+
+  private async setLocal(room: string, localMembers: number): Promise<number> {
+    const members = await this.registry.setLocal(room, localMembers);
+    if (members >= 0) return members;
+    this.down('this instance was not registered');
+    return localMembers;
+  }
+
+  private changedWhileDown(localMembers: number): number {
+    this.changesWhileDown++;
+    return localMembers;
+  }
+
+  private down(reason: string): void {
+    if (this.stopped) return;
+    if (this.up) this.logger.warn(`Redis unreachable (${reason}); serving local members only`);
+    this.up = false;
+    this.resync();
+  }
+
+  /**
+   * Makes Redis hold what this instance holds: its registration replaced with the local
+   * counts, and a subscription for each local room (and for broadcasts). Repeated until no
+   * membership changed meanwhile, then the instance is up. Runs once at a time.
+   */
+  private resync(): void {
+    if (this.stopped || this.syncing) return;
+    this.syncing = (async () => {
+      while (!this.up && this.commands.status === 'ready' && this.subscriber.status === 'ready') {
+        const seen = this.changesWhileDown;
+        try {
+          await this.syncOnce();
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, REDIS_TIMEOUT_MS / 10));
+          continue;
+        }
+        if (seen === this.changesWhileDown) {
+          this.up = true;
+          this.logger.log(`Redis reachable: node ${this.nodeId} registered`);
+        }
+      }
+    })().finally(() => (this.syncing = undefined));
+  }
+
+  private async syncOnce(): Promise<void> {
+    const local = this.local.localCensus();
+    const rooms = new Set(local.rooms.map((room) => room.name));
+    for (const room of [...this.subscriptions.keys()]) if (!rooms.has(room)) this.unsubscribe(room);
+    const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.roomChannelPrefix + room)];
+    const live = this.subscriber.subscribe(...channels);
+    for (const room of rooms) this.subscriptions.set(room, live);
+    await Promise.all([live, this.registry.register(local)]);
+  }
+
+  /**
+   * A hung Redis keeps its sockets open: commands that time out are the only sign. Two
+   * probes in a row must fail, since one can time out because this process's own event
+   * loop was busy (a burst of fan-out) when the answer came in.
+   */
+  private probe(): void {
+    [this.commands, this.subscriber].forEach((client, i) => {
+      if (client.status !== 'ready') return;
+      client.ping().then(
+        () => (this.missedProbes[i] = 0),
+        (err: Error) => {
+          if (client.status !== 'ready' || ++this.missedProbes[i] < 2) return;
+          this.missedProbes[i] = 0;
+          this.down(err.message);
+          client.disconnect(true); // reconnect: a fresh connection, ready again when Redis answers
+        },
+      );
+    });
+  }
+
+  private heartbeat(): void {
+    if (!this.up) return;
+    this.registry
+      .heartbeat(2 * this.options.heartbeatIntervalMs)
+      .then((registered) => registered || this.down('this instance was reaped'))
+      .catch(() => undefined); // probe() notices an unreachable Redis
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
+
+function redacted(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,151 @@
+import type { Census } from '../rooms/engine';
+import { byBusiestThenName } from '../rooms/engine';
+import type { RedisClient } from './redis-clients';
+
+/*
+ * Cluster-wide membership in Redis. Each instance ("node") owns a hash of its local member
+ * count per room; `counts` holds the sum over live nodes, kept in step by the scripts below,
+ * which run atomically. Nodes write absolute local counts, never deltas, so a write repeated
+ * or lost in an outage is put right by the next one, and re-registering replaces a node's
+ * whole contribution. `nodes` holds each node's last heartbeat (Redis's clock, so instances'
+ * clocks don't matter); a node silent for too long is reaped by whichever survivor notices.
+ * Every key shares one hash tag, so on Redis Cluster the scripts' keys live in one slot.
+ */
+
+// Takes a node's whole contribution out of `counts` and deletes its hash.
+const REMOVE_NODE = `
+local function remove_node(counts, node_key)
+  local rooms = redis.call('HGETALL', node_key)
+  for i = 1, #rooms, 2 do
+    if redis.call('HINCRBY', counts, rooms[i], -tonumber(rooms[i + 1])) <= 0 then
+      redis.call('HDEL', counts, rooms[i])
+    end
+  end
+  redis.call('DEL', node_key)
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+const SCRIPTS = {
+  // KEYS: counts, node hash, nodes; ARGV: room, local count, node id.
+  // The room's cluster-wide count, or -1 when this node is not registered (reaped, or Redis
+  // restarted empty): the caller re-registers.
+  roomsSetLocal: `
+if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return -1 end
+local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local new = tonumber(ARGV[2])
+if new > 0 then redis.call('HSET', KEYS[2], ARGV[1], new) else redis.call('HDEL', KEYS[2], ARGV[1]) end
+local total = redis.call('HINCRBY', KEYS[1], ARGV[1], new - old)
+if total <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) return 0 end
+return total`,
+  // KEYS: counts, node hash, nodes, conns; ARGV: node id, connections, then room, count pairs.
+  roomsRegister: `${REMOVE_NODE}
+remove_node(KEYS[1], KEYS[2])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
+return 1`,
+  // KEYS: counts, nodes, conns; ARGV: node id, stale after (ms), node key prefix.
+  // Marks this node alive and reaps the silent ones; 0 when this node was not registered.
+  roomsHeartbeat: `${REMOVE_NODE}
+local now = now_ms()
+local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))) do
+  remove_node(KEYS[1], ARGV[3] .. id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return present and 1 or 0`,
+  // KEYS: counts, node hash, nodes, conns; ARGV: node id.
+  roomsUnregister: `${REMOVE_NODE}
+remove_node(KEYS[1], KEYS[2])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`,
+} as const;
+
+type Scripted = {
+  [name in keyof typeof SCRIPTS]: (...args: (string | number)[]) => Promise<number>;
+};
+
+export class Registry {
+  private readonly keys: { counts: string; nodes: string; conns: string; node: string; nodePrefix: string };
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    private readonly nodeId: string,
+  ) {
+    const tag = `{${prefix}}`;
+    this.keys = {
+      counts: `${tag}:counts`,
+      nodes: `${tag}:nodes`,
+      conns: `${tag}:conns`,
+      node: `${tag}:node:${nodeId}`,
+      nodePrefix: `${tag}:node:`,
+    };
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      // EVALSHA, falling back to EVAL when Redis has lost its script cache (a restart).
+      if (!(name in redis))
+        redis.defineCommand(name, { lua, numberOfKeys: name === 'roomsHeartbeat' ? 3 : 4 });
+    }
+  }
+
+  private get scripts(): Scripted {
+    return this.redis as unknown as Scripted;
+  }
+
+  /** Sets this node's count for `room`; the cluster-wide count, or -1 if this node must re-register. */
+  setLocal(room: string, localMembers: number): Promise<number> {
+    const { counts, node, nodes, conns } = this.keys;
+    return this.scripts.roomsSetLocal(counts, node, nodes, conns, room, localMembers, this.nodeId);
+  }
+
+  setConnections(localConnections: number): Promise<unknown> {
+    return this.redis.hset(this.keys.conns, this.nodeId, localConnections);
+  }
+
+  /** Replaces whatever Redis holds for this node with `local` (after a start or an outage). */
+  async register(local: Census): Promise<void> {
+    const { counts, node, nodes, conns } = this.keys;
+    const pairs = local.rooms.flatMap(({ name, members }) => [name, members]);
+    await this.scripts.roomsRegister(counts, node, nodes, conns, this.nodeId, local.connections, ...pairs);
+  }
+
+  /** False when this node was not registered and must re-register. */
+  async heartbeat(staleAfterMs: number): Promise<boolean> {
+    const { counts, nodes, conns, nodePrefix } = this.keys;
+    return (
+      (await this.scripts.roomsHeartbeat(counts, nodes, conns, this.nodeId, staleAfterMs, nodePrefix)) === 1
+    );
+  }
+
+  async unregister(): Promise<void> {
+    const { counts, node, nodes, conns } = this.keys;
+    await this.scripts.roomsUnregister(counts, node, nodes, conns, this.nodeId);
+  }
+
+  async members(room: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.counts, room)) ?? 0);
+  }
+
+  /** One round trip, however many rooms and nodes there are. */
+  async census(): Promise<Census> {
+    const [counts, conns] = await Promise.all([
+      this.redis.hgetall(this.keys.counts),
+      this.redis.hvals(this.keys.conns),
+    ]);
+    const rooms = Object.entries(counts)
+      .map(([name, members]) => ({ name, members: Number(members) }))
+      .filter((room) => room.members > 0)
+      .sort(byBusiestThenName);
+    return { rooms, connections: conns.reduce((sum, n) => sum + Number(n), 0) };
+  }
+}

@@ -1,0 +1,62 @@
+import type { OutboundText } from './outbound';
+
+/** A room and its member count. */
+export interface RoomCount {
+  name: string;
+  members: number;
+}
+
+/** Membership as the engine counts it: every instance's members in cluster mode, this one's in memory. */
+export interface Census {
+  rooms: RoomCount[];
+  connections: number;
+}
+
+/** What an engine may ask of this instance's own rooms. */
+export interface LocalRooms {
+  /** Hands a message from another instance to this instance's members of `room`. */
+  deliverToRoom(room: string, text: OutboundText): void;
+  /** Hands a broadcast from another instance to every connection here. */
+  deliverToAll(text: OutboundText): void;
+  localMembers(room: string): number;
+  /** This instance's rooms, sorted as GET /rooms lists them, and its connections. */
+  localCensus(): Census;
+}
+
+/**
+ * Everything that crosses instances goes through here: RoomsService keeps the local
+ * members and serves them directly, and tells the engine about each change and message.
+ * The in-memory engine (one instance) has nothing to tell anyone and answers at once with
+ * local counts; a cluster engine (Redis) subscribes, publishes and counts cluster-wide.
+ * A method may answer with a promise only in cluster mode, so the in-memory path stays
+ * synchronous and pays nothing for the abstraction.
+ */
+export interface RoomsEngine {
+  attach(local: LocalRooms): void;
+  /**
+   * A connection joined `room` (`added`: it was not a member yet), leaving `localMembers`
+   * here. Resolves with the member count once a message sent to the room from any
+   * instance reaches this one.
+   */
+  joined(room: string, localMembers: number, added: boolean): number | Promise<number>;
+  /** A member left `room`, leaving `localMembers` here; the count that remains. */
+  left(room: string, localMembers: number): number | Promise<number>;
+  /** A connection opened (+1) or closed (-1), leaving `localConnections` here. */
+  connectionsChanged(localConnections: number): void;
+  /** A room message already delivered to this instance's members. */
+  publish(room: string, text: OutboundText): void;
+  /** A broadcast already delivered to this instance's connections. */
+  broadcast(text: OutboundText): void;
+  members(room: string): number | Promise<number>;
+  census(): Census | Promise<Census>;
+  /** False while the engine cannot reach the other instances (readiness reports it). */
+  readonly ready: boolean;
+}
+
+/** Injection token for the engine AppModule chose (REDIS_URL set or not). */
+export const ROOMS_ENGINE = Symbol('RoomsEngine');
+
+/** Busiest first, then by name: the order GET /rooms lists rooms in. */
+export function byBusiestThenName(a: RoomCount, b: RoomCount): number {
+  return b.members - a.members || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
