@@ -1,31 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
+import { describeWith, findProgram } from './programs';
 
-const INSTALL = 'sudo apt-get install -y redis-server redis-tools';
-
-/**
- * Whether redis-server is on this machine. Suites that need one run only where it is; under
- * CI=true a missing one fails the run (.ci/run installs it), elsewhere the suite is skipped
- * with one loud line saying how to get it.
- */
-export function hasRedisServer(): boolean {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') throw new Error(`redis-server is not installed: ${INSTALL}`);
-    console.warn(`!!! SKIPPING the cluster tests: redis-server is not installed. Fix: ${INSTALL}`);
-    return false;
-  }
-}
-
-/** `describe`, or `describe.skip` with a loud line when redis-server is missing (never under CI). */
+/** `describe` for suites that start redis-servers of their own. */
 export const describeWithRedis = (name: string, body: () => void) =>
-  (hasRedisServer() ? describe : describe.skip)(name, body);
+  describeWith('redis-server', 'redis-server redis-tools', name, body);
 
 /**
  * A redis-server of the test's own, on a free port, keeping nothing on disk: the test can
@@ -53,7 +36,9 @@ export class RedisServer {
   /** Starts it again on the same port (empty: nothing was saved). */
   async restart(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    this.child = spawn('redis-server', [...args, '--dir', this.dir, ...this.extraArgs], { stdio: 'ignore' });
+    this.child = spawn(findProgram('redis-server')!, [...args, '--dir', this.dir, ...this.extraArgs], {
+      stdio: 'ignore',
+    });
     const deadline = Date.now() + 5000;
     while (!(await answersPing(this.port))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}`);
