@@ -36,10 +36,17 @@ describeWithRedis('cluster mode: an instance dies without cleaning up (kill -9) 
     for (const s of servers) await eventually(async () => expect(await membersOn(s.httpUrl, 'k9')).toBe(6));
     servers[2].child.kill('SIGKILL');
     await servers[2].exited;
-    // The bound, plus a margin for this machine being busy: the point is that it converges
-    // by itself, with no one cleaning up after the dead instance.
-    for (const s of servers.slice(0, 2)) {
-      await eventually(async () => expect(await membersOn(s.httpUrl, 'k9')).toBe(4), 3 * HEARTBEAT_MS + 2000);
+    const survivors = servers.slice(0, 2);
+    // Reaping takes at most 3 heartbeats by design; the margin is for a busy machine, since
+    // tests assert no wall-clock times. What is checked: it converges by itself, on both
+    // survivors, with nobody cleaning up after the dead instance.
+    await eventually(
+      async () => {
+        for (const s of survivors) expect(await membersOn(s.httpUrl, 'k9')).toBe(4);
+      },
+      3 * HEARTBEAT_MS + 3000,
+    );
+    for (const s of survivors) {
       const { body } = await request(s.httpUrl).get('/rooms').expect(200);
       expect(body.connections).toBe(4);
     }

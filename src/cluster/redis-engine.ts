@@ -38,8 +38,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private up = false;
   /** Rooms whose channel is subscribed (or being subscribed), and when it is live. */
   private readonly subscriptions = new Map<string, Promise<unknown>>();
-  /** Membership changes seen while not up: a re-registration in progress starts over. */
-  private changesWhileDown = 0;
+  /** Rooms whose membership changed while not up, and whether connections did: put right after a re-registration. */
+  private readonly touchedWhileDown = new Set<string>();
+  private connectionsTouched = false;
+  /** Counts connection losses: a re-registration that saw one must start over. */
+  private epoch = 0;
   private syncing: Promise<void> | undefined;
   private pendingPublishes = 0;
   private readonly missedProbes = [0, 0];
@@ -56,7 +59,10 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.broadcastChannel = `${options.prefix}:broadcast`;
     for (const client of [this.commands, this.subscriber]) {
       client.on('ready', () => this.resync());
-      client.on('close', () => this.down('connection closed'));
+      client.on('close', () => {
+        this.epoch++;
+        this.down('connection closed');
+      });
       client.on('error', (err: Error) => this.down(err.message));
     }
     this.subscriber.on('message', this.onMessage);
@@ -91,7 +97,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 
   joined(room: string, localMembers: number): number | Promise<number> {
-    if (!this.up) return this.changedWhileDown(localMembers);
+    if (!this.up) return this.touched(room, localMembers);
     const live = this.subscriptions.get(room) ?? this.subscribe(room);
     return Promise.all([live, this.setLocal(room, localMembers)]).then(
       ([, members]) => members,
@@ -100,17 +106,21 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 
   left(room: string, localMembers: number): number | Promise<number> {
-    if (!this.up) return this.changedWhileDown(localMembers);
+    if (!this.up) return this.touched(room, localMembers);
     if (localMembers === 0) this.unsubscribe(room);
     return this.setLocal(room, localMembers).catch(() => localMembers);
   }
 
   connectionsChanged(): void {
-    if (!this.up) return void this.changedWhileDown(0);
+    if (!this.up) return void (this.connectionsTouched = true);
     // Only the latest count matters: one write per event-loop turn at most.
     this.connectionsWrite ??= setImmediate(() => {
       this.connectionsWrite = undefined;
-      if (this.up) this.registry.setConnections(this.local.localCensus().connections).catch(() => undefined);
+      if (!this.up) return;
+      this.registry
+        .setConnections(this.local.localCensus().connections)
+        .then((registered) => registered || this.down('this instance was not registered'))
+        .catch(() => undefined);
     });
   }
 
@@ -171,8 +181,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     return localMembers;
   }
 
-  private changedWhileDown(localMembers: number): number {
-    this.changesWhileDown++;
+  private touched(room: string, localMembers: number): number {
+    this.touchedWhileDown.add(room);
     return localMembers;
   }
 
@@ -185,26 +195,41 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   /**
    * Makes Redis hold what this instance holds: its registration replaced with the local
-   * counts, and a subscription for each local room (and for broadcasts). Repeated until no
-   * membership changed meanwhile, then the instance is up. Runs once at a time.
+   * counts, and a subscription for each local room (and for broadcasts). Starts over if a
+   * connection was lost meanwhile. Rooms that changed during the round trip are put right
+   * just after, on the same connections, so Redis applies them after the registration.
+   * Runs once at a time.
    */
   private resync(): void {
     if (this.stopped || this.syncing) return;
     this.syncing = (async () => {
       while (!this.up && this.commands.status === 'ready' && this.subscriber.status === 'ready') {
-        const seen = this.changesWhileDown;
+        const epoch = this.epoch;
+        this.touchedWhileDown.clear();
+        this.connectionsTouched = false;
         try {
           await this.syncOnce();
-        } catch {
+        } catch (err) {
+          this.logger.debug(`Re-registering failed: ${(err as Error).message}`);
           await new Promise((resolve) => setTimeout(resolve, REDIS_TIMEOUT_MS / 10));
           continue;
         }
-        if (seen === this.changesWhileDown) {
-          this.up = true;
-          this.logger.log(`Redis reachable: node ${this.nodeId} registered`);
-        }
+        if (epoch !== this.epoch || this.commands.status !== 'ready' || this.subscriber.status !== 'ready')
+          continue;
+        this.up = true;
+        this.logger.log(`Redis reachable: node ${this.nodeId} registered`);
+        for (const room of this.touchedWhileDown) this.reconcile(room);
+        if (this.connectionsTouched) this.connectionsChanged();
       }
     })().finally(() => (this.syncing = undefined));
+  }
+
+  /** Brings one room's subscription and count in Redis in line with its local members. */
+  private reconcile(room: string): void {
+    const localMembers = this.local.localMembers(room);
+    if (localMembers > 0 && !this.subscriptions.has(room)) this.subscribe(room).catch(() => undefined);
+    if (localMembers === 0 && this.subscriptions.has(room)) this.unsubscribe(room);
+    this.setLocal(room, localMembers).catch(() => undefined);
   }
 
   private async syncOnce(): Promise<void> {

@@ -29,11 +29,14 @@ local function now_ms()
 end
 `;
 
+// Each script with the number of its KEYS; ARGV follow.
 const SCRIPTS = {
   // KEYS: counts, node hash, nodes; ARGV: room, local count, node id.
   // The room's cluster-wide count, or -1 when this node is not registered (reaped, or Redis
   // restarted empty): the caller re-registers.
-  roomsSetLocal: `
+  roomsSetLocal: {
+    keys: 3,
+    lua: `
 if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return -1 end
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
@@ -41,8 +44,20 @@ if new > 0 then redis.call('HSET', KEYS[2], ARGV[1], new) else redis.call('HDEL'
 local total = redis.call('HINCRBY', KEYS[1], ARGV[1], new - old)
 if total <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) return 0 end
 return total`,
+  },
+  // KEYS: nodes, conns; ARGV: node id, local connections. Like roomsSetLocal, never
+  // writes for an unregistered node: a reaped node's entry would outlive it.
+  roomsSetConnections: {
+    keys: 2,
+    lua: `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`,
+  },
   // KEYS: counts, node hash, nodes, conns; ARGV: node id, connections, then room, count pairs.
-  roomsRegister: `${REMOVE_NODE}
+  roomsRegister: {
+    keys: 4,
+    lua: `${REMOVE_NODE}
 remove_node(KEYS[1], KEYS[2])
 for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
@@ -51,9 +66,14 @@ end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
 return 1`,
+  },
   // KEYS: counts, nodes, conns; ARGV: node id, stale after (ms), node key prefix.
   // Marks this node alive and reaps the silent ones; 0 when this node was not registered.
-  roomsHeartbeat: `${REMOVE_NODE}
+  // A reaped node's hash key is built here from its id: it shares the hash tag, so on
+  // Redis Cluster it lives in the same slot as the declared keys.
+  roomsHeartbeat: {
+    keys: 3,
+    lua: `${REMOVE_NODE}
 local now = now_ms()
 local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
@@ -63,12 +83,16 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(
   redis.call('ZREM', KEYS[2], id)
 end
 return present and 1 or 0`,
+  },
   // KEYS: counts, node hash, nodes, conns; ARGV: node id.
-  roomsUnregister: `${REMOVE_NODE}
+  roomsUnregister: {
+    keys: 4,
+    lua: `${REMOVE_NODE}
 remove_node(KEYS[1], KEYS[2])
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`,
+  },
 } as const;
 
 type Scripted = {
@@ -91,10 +115,9 @@ export class Registry {
       node: `${tag}:node:${nodeId}`,
       nodePrefix: `${tag}:node:`,
     };
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
+    for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
       // EVALSHA, falling back to EVAL when Redis has lost its script cache (a restart).
-      if (!(name in redis))
-        redis.defineCommand(name, { lua, numberOfKeys: name === 'roomsHeartbeat' ? 3 : 4 });
+      if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: keys });
     }
   }
 
@@ -104,12 +127,14 @@ export class Registry {
 
   /** Sets this node's count for `room`; the cluster-wide count, or -1 if this node must re-register. */
   setLocal(room: string, localMembers: number): Promise<number> {
-    const { counts, node, nodes, conns } = this.keys;
-    return this.scripts.roomsSetLocal(counts, node, nodes, conns, room, localMembers, this.nodeId);
+    const { counts, node, nodes } = this.keys;
+    return this.scripts.roomsSetLocal(counts, node, nodes, room, localMembers, this.nodeId);
   }
 
-  setConnections(localConnections: number): Promise<unknown> {
-    return this.redis.hset(this.keys.conns, this.nodeId, localConnections);
+  /** False if this node must re-register. */
+  async setConnections(localConnections: number): Promise<boolean> {
+    const { nodes, conns } = this.keys;
+    return (await this.scripts.roomsSetConnections(nodes, conns, this.nodeId, localConnections)) === 1;
   }
 
   /** Replaces whatever Redis holds for this node with `local` (after a start or an outage). */

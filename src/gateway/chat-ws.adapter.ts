@@ -105,8 +105,13 @@ export class ChatWsAdapter extends WsAdapter {
         return;
       }
       if (!started) return;
+      // Stop reading while a frame is in flight (a join waiting on Redis, say): a client
+      // flooding frames then waits in its own TCP window, not in this process's memory.
+      conn.socket.pause();
       const done = () => {
-        if (inFlight === settled) inFlight = undefined;
+        if (inFlight !== settled) return;
+        inFlight = undefined;
+        conn.socket.resume();
       };
       // Handler errors are answered by WsErrorFilter; one reaching here is a bug in this file.
       const settled: Promise<void> = started.then(done, (err) => {

@@ -34,11 +34,10 @@ export interface LocalRooms {
 export interface RoomsEngine {
   attach(local: LocalRooms): void;
   /**
-   * A connection joined `room` (`added`: it was not a member yet), leaving `localMembers`
-   * here. Resolves with the member count once a message sent to the room from any
-   * instance reaches this one.
+   * A connection joined `room` (or joined it again), leaving `localMembers` here. Resolves
+   * with the member count once a message sent to the room from any instance reaches this one.
    */
-  joined(room: string, localMembers: number, added: boolean): number | Promise<number>;
+  joined(room: string, localMembers: number): number | Promise<number>;
   /** A member left `room`, leaving `localMembers` here; the count that remains. */
   left(room: string, localMembers: number): number | Promise<number>;
   /** A connection opened (+1) or closed (-1), leaving `localConnections` here. */

@@ -72,12 +72,11 @@ export class RoomsService implements LocalRooms {
     conn.enter(room);
     let members = this.members.get(room);
     if (!members) this.members.set(room, (members = new Set()));
-    const added = !members.has(conn);
-    if (added) {
+    if (!members.has(conn)) {
       members.add(conn);
       this.sorted = undefined;
     }
-    return withMembers(this.engine.joined(room, members.size, added));
+    return withMembers(this.engine.joined(room, members.size));
   }
 
   leave(conn: Connection, room: string): MaybeAsync<Outcome<{ members: number }>> {
