@@ -21,6 +21,8 @@ const OPTIONS: RedisOptions = {
   connectTimeout: 2 * REDIS_TIMEOUT_MS,
   // Back off to one attempt a second, forever: Redis coming back must be noticed.
   retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  // After a failover the old primary answers writes with READONLY: reconnect, to the new one.
+  reconnectOnError: (err) => err.message.startsWith('READONLY'),
 };
 
 /** One connection for commands and publishing, one for subscriptions (a subscribed connection takes no other commands). */

@@ -45,6 +45,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private epoch = 0;
   private syncing: Promise<void> | undefined;
   private pendingPublishes = 0;
+  private censusInFlight: Promise<Census> | undefined;
   private readonly missedProbes = [0, 0];
   private connectionsWrite: NodeJS.Immediate | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -108,7 +109,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   left(room: string, localMembers: number): number | Promise<number> {
     if (!this.up) return this.touched(room, localMembers);
     if (localMembers === 0) this.unsubscribe(room);
-    return this.setLocal(room, localMembers).catch(() => localMembers);
+    return this.setLocal(room, localMembers);
   }
 
   connectionsChanged(): void {
@@ -120,7 +121,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       this.registry
         .setConnections(this.local.localCensus().connections)
         .then((registered) => registered || this.down('this instance was not registered'))
-        .catch(() => undefined);
+        .catch(this.writeFailed);
     });
   }
 
@@ -137,9 +138,13 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     return this.registry.members(room).catch(() => this.local.localMembers(room));
   }
 
+  /** Requests that arrive while one is in flight share its answer: a flood of GET /rooms costs Redis one read per round trip. */
   census(): Census | Promise<Census> {
     if (!this.up) return this.local.localCensus();
-    return this.registry.census().catch(() => this.local.localCensus());
+    return (this.censusInFlight ??= this.registry
+      .census()
+      .catch(() => this.local.localCensus())
+      .finally(() => (this.censusInFlight = undefined)));
   }
 
   // Redis's pub/sub is at most once: a message published while Redis is away is lost to
@@ -174,12 +179,24 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.subscriber.unsubscribe(this.roomChannelPrefix + room).catch(() => undefined);
   }
 
+  /** Never rejects: on failure, the count this instance knows. */
   private async setLocal(room: string, localMembers: number): Promise<number> {
-    const members = await this.registry.setLocal(room, localMembers);
-    if (members >= 0) return members;
-    this.down('this instance was not registered');
+    try {
+      const members = await this.registry.setLocal(room, localMembers);
+      if (members >= 0) return members;
+      this.down('this instance was not registered');
+    } catch (err) {
+      this.writeFailed(err as Error);
+    }
     return localMembers;
   }
+
+  // A lost connection or a timeout is the probe's business. Redis refusing a write (out of
+  // memory, a read-only replica after a failover) leaves its counts wrong: start over, and
+  // stay unready while it goes on refusing.
+  private readonly writeFailed = (err: Error): void => {
+    if (err.name === 'ReplyError') this.down(`Redis refused a write: ${err.message}`);
+  };
 
   private touched(room: string, localMembers: number): number {
     this.touchedWhileDown.add(room);
@@ -203,6 +220,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private resync(): void {
     if (this.stopped || this.syncing) return;
     this.syncing = (async () => {
+      let failures = 0;
       while (!this.up && this.commands.status === 'ready' && this.subscriber.status === 'ready') {
         const epoch = this.epoch;
         this.touchedWhileDown.clear();
@@ -210,8 +228,9 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
         try {
           await this.syncOnce();
         } catch (err) {
-          this.logger.debug(`Re-registering failed: ${(err as Error).message}`);
-          await new Promise((resolve) => setTimeout(resolve, REDIS_TIMEOUT_MS / 10));
+          if (failures++ === 0)
+            this.logger.warn(`Re-registering with Redis failed: ${(err as Error).message}`);
+          await new Promise((resolve) => setTimeout(resolve, Math.min(failures * 100, REDIS_TIMEOUT_MS)));
           continue;
         }
         if (epoch !== this.epoch || this.commands.status !== 'ready' || this.subscriber.status !== 'ready')
@@ -229,7 +248,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const localMembers = this.local.localMembers(room);
     if (localMembers > 0 && !this.subscriptions.has(room)) this.subscribe(room).catch(() => undefined);
     if (localMembers === 0 && this.subscriptions.has(room)) this.unsubscribe(room);
-    this.setLocal(room, localMembers).catch(() => undefined);
+    void this.setLocal(room, localMembers);
   }
 
   private async syncOnce(): Promise<void> {
@@ -267,7 +286,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.registry
       .heartbeat(2 * this.options.heartbeatIntervalMs)
       .then((registered) => registered || this.down('this instance was reaped'))
-      .catch(() => undefined); // probe() notices an unreachable Redis
+      .catch(this.writeFailed);
   }
 
   private every(ms: number, run: () => void): void {

@@ -86,10 +86,11 @@ export class EnvSchema {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL: string | undefined = undefined;
 
-  // Braces would break the hash tag the registry's keys share; spaces and colons stay readable.
+  // Braces would break the hash tag the registry's keys share, and a colon would let one
+  // deployment's channels (`<prefix>:room:<room>`) collide with another's.
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {
-    message: 'REDIS_PREFIX must be 1 to 64 characters: ASCII letters, digits, _ - . :',
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: 'REDIS_PREFIX must be 1 to 64 characters: ASCII letters, digits, _ - .',
   })
   REDIS_PREFIX = 'rooms';
 }

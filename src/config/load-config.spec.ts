@@ -54,16 +54,17 @@ describe(loadConfig.name, () => {
     ['PER_MESSAGE_DEFLATE', 'yes'],
     ['REDIS_URL', 'localhost:6379'],
     ['REDIS_PREFIX', '{rooms}'],
+    ['REDIS_PREFIX', 'a:room:b'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
   });
 
   it('reads the Redis settings of cluster mode', () => {
     expect(
-      loadConfig({ REDIS_URL: 'redis://:secret@redis:6379/2', REDIS_PREFIX: 'chat:prod' }),
+      loadConfig({ REDIS_URL: 'redis://:secret@redis:6379/2', REDIS_PREFIX: 'chat.prod' }),
     ).toMatchObject({
       redisUrl: 'redis://:secret@redis:6379/2',
-      redisPrefix: 'chat:prod',
+      redisPrefix: 'chat.prod',
     });
   });
 
