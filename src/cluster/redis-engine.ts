@@ -1,13 +1,18 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type Redis from 'ioredis';
 import type { Census, LocalRooms, RoomsEngine } from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
-import { createClients, REDIS_TIMEOUT_MS } from './redis-clients';
+import {
+  createTransport,
+  REDIS_TIMEOUT_MS,
+  type RedisClient,
+  type RedisTarget,
+  type RedisTransport,
+} from './redis-clients';
 import { Registry } from './registry';
 
 export interface RedisEngineOptions {
-  url: string;
+  target: RedisTarget;
   /** Namespace of every key and channel, so several deployments (or test runs) share a Redis. */
   prefix: string;
   /** A node silent for 2 heartbeats is reaped, so a dead one stops counting within 3. */
@@ -29,8 +34,9 @@ const MAX_PENDING_PUBLISHES = 10_000;
 export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RedisEngine.name);
   readonly nodeId = randomBytes(9).toString('base64url');
-  private readonly commands: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisTransport;
+  private readonly commands: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly registry: Registry;
   private readonly roomChannelPrefix: string;
   private readonly broadcastChannel: string;
@@ -52,9 +58,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private stopped = false;
 
   constructor(private readonly options: RedisEngineOptions) {
-    const clients = createClients(options.url, `rooms:${this.nodeId}`);
-    this.commands = clients.commands;
-    this.subscriber = clients.subscriber;
+    this.redis = createTransport(options.target, `rooms:${this.nodeId}`);
+    ({ commands: this.commands, subscriber: this.subscriber } = this.redis);
     this.registry = new Registry(this.commands, options.prefix, this.nodeId);
     this.roomChannelPrefix = `${options.prefix}:room:`;
     this.broadcastChannel = `${options.prefix}:broadcast`;
@@ -66,7 +71,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       });
       client.on('error', (err: Error) => this.down(err.message));
     }
-    this.subscriber.on('message', this.onMessage);
+    this.subscriber.on(this.redis.messageEvent, this.onMessage);
   }
 
   get ready(): boolean {
@@ -86,7 +91,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     while (!this.up && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     if (!this.up)
       this.logger.warn(
-        `Redis at ${redacted(this.options.url)} is not reachable yet; serving local members only`,
+        `Redis at ${describe(this.options.target)} is not reachable yet; serving local members only`,
       );
   }
 
@@ -153,7 +158,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     if (!this.up || this.pendingPublishes >= MAX_PENDING_PUBLISHES) return;
     this.pendingPublishes++;
     const settle = () => void this.pendingPublishes--;
-    this.commands.publish(channel, this.nodeId + text.json).then(settle, settle);
+    this.redis.publish(channel, this.nodeId + text.json).then(settle, settle);
   }
 
   private readonly onMessage = (channel: string, message: string): void => {
@@ -164,7 +169,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   };
 
   private subscribe(room: string): Promise<unknown> {
-    const live = this.subscriber.subscribe(this.roomChannelPrefix + room);
+    const live = this.redis.subscribe([this.roomChannelPrefix + room]);
     this.subscriptions.set(room, live);
     // A room this instance serves but does not hear would silently lose messages: start over.
     live.catch(
@@ -176,7 +181,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   // Sent on the same connection as any later subscribe, so Redis applies them in order.
   private unsubscribe(room: string): void {
     this.subscriptions.delete(room);
-    this.subscriber.unsubscribe(this.roomChannelPrefix + room).catch(() => undefined);
+    this.redis.unsubscribe(this.roomChannelPrefix + room).catch(() => undefined);
   }
 
   /** Never rejects: on failure, the count this instance knows. */
@@ -256,7 +261,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const rooms = new Set(local.rooms.map((room) => room.name));
     for (const room of [...this.subscriptions.keys()]) if (!rooms.has(room)) this.unsubscribe(room);
     const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.roomChannelPrefix + room)];
-    const live = this.subscriber.subscribe(...channels);
+    const live = this.redis.subscribe(channels);
     for (const room of rooms) this.subscriptions.set(room, live);
     await Promise.all([live, this.registry.register(local)]);
   }
@@ -296,6 +301,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 }
 
-function redacted(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+/** Where Redis is, without credentials, for the log. */
+function describe(target: RedisTarget): string {
+  const redacted = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
+  return 'url' in target ? redacted(target.url) : `cluster ${target.clusterNodes.map(redacted).join(',')}`;
 }

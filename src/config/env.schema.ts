@@ -86,6 +86,13 @@ export class EnvSchema {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL: string | undefined = undefined;
 
+  // A Redis Cluster instead (Redis 7, sharded pub/sub): seed nodes, comma-separated.
+  @IsOptional()
+  @Matches(/^(?:rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+)(?:,(?:rediss?:\/\/[^\s,]+|[^\s,:/]+:\d+))*$/, {
+    message: 'REDIS_CLUSTER_NODES must be comma-separated host:port or redis:// URLs',
+  })
+  REDIS_CLUSTER_NODES: string | undefined = undefined;
+
   // Braces would break the hash tag the registry's keys share, and a colon would let one
   // deployment's channels (`<prefix>:room:<room>`) collide with another's.
   @IsOptional()

@@ -15,6 +15,7 @@ describe(loadConfig.name, () => {
       logLevel: 'log',
       perMessageDeflate: false,
       redisUrl: undefined,
+      redisClusterNodes: undefined,
       redisPrefix: 'rooms',
     });
   });
@@ -55,6 +56,8 @@ describe(loadConfig.name, () => {
     ['REDIS_URL', 'localhost:6379'],
     ['REDIS_PREFIX', '{rooms}'],
     ['REDIS_PREFIX', 'a:room:b'],
+    ['REDIS_CLUSTER_NODES', 'redis-1'],
+    ['REDIS_CLUSTER_NODES', 'redis-1:7000,,redis-2:7000'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
   });
@@ -66,6 +69,16 @@ describe(loadConfig.name, () => {
       redisUrl: 'redis://:secret@redis:6379/2',
       redisPrefix: 'chat.prod',
     });
+  });
+
+  it('reads the seed nodes of a Redis Cluster, and refuses them beside REDIS_URL', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000,redis://:pw@redis-2:7001' })).toMatchObject({
+      redisUrl: undefined,
+      redisClusterNodes: ['redis-1:7000', 'redis://:pw@redis-2:7001'],
+    });
+    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r:7000' })).toThrow(
+      /REDIS_URL[^]*REDIS_CLUSTER_NODES/,
+    );
   });
 
   it('names every bad variable in one error', () => {

@@ -15,8 +15,10 @@ export interface AppConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly perMessageDeflate: boolean;
-  /** Cluster mode when set. */
+  /** Cluster mode on one Redis when set. */
   readonly redisUrl: string | undefined;
+  /** Cluster mode on a Redis Cluster when set: its seed nodes. */
+  readonly redisClusterNodes: string[] | undefined;
   readonly redisPrefix: string;
 }
 
@@ -37,11 +39,16 @@ export function loadConfig(env: Env): AppConfig {
 function conflicts(s: EnvSchema): string[] {
   // A message at the limit must fit in a frame: up to 4 bytes a character in UTF-8, plus the envelope.
   const needed = s.MAX_MESSAGE_LENGTH * 4 + 1024;
-  return s.MAX_PAYLOAD_BYTES < needed
-    ? [
-        `MAX_PAYLOAD_BYTES must be at least 4 x MAX_MESSAGE_LENGTH + 1024 (${needed}), so a message at the limit fits in a frame`,
-      ]
-    : [];
+  const conflicts: string[] = [];
+  if (s.MAX_PAYLOAD_BYTES < needed) {
+    conflicts.push(
+      `MAX_PAYLOAD_BYTES must be at least 4 x MAX_MESSAGE_LENGTH + 1024 (${needed}), so a message at the limit fits in a frame`,
+    );
+  }
+  if (s.REDIS_URL && s.REDIS_CLUSTER_NODES) {
+    conflicts.push('Set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  }
+  return conflicts;
 }
 
 /** Only the variables the schema declares; an empty value counts as unset (`PORT=` in a compose file). */
@@ -69,6 +76,7 @@ function toAppConfig(s: EnvSchema): AppConfig {
     logLevel: s.LOG_LEVEL,
     perMessageDeflate: s.PER_MESSAGE_DEFLATE,
     redisUrl: s.REDIS_URL,
+    redisClusterNodes: s.REDIS_CLUSTER_NODES?.split(','),
     redisPrefix: s.REDIS_PREFIX,
   };
 }

@@ -6,7 +6,7 @@ import { ROOMS_ENGINE, type RoomsEngine } from './engine';
 import { MemoryEngine } from './memory-engine';
 import { RoomsService } from './rooms.service';
 
-/** RoomsService on the engine the configuration asks for: REDIS_URL set means cluster mode. */
+/** RoomsService on the engine the configuration asks for: REDIS_URL or REDIS_CLUSTER_NODES set means cluster mode. */
 @Module({
   providers: [
     RoomsService,
@@ -15,9 +15,10 @@ import { RoomsService } from './rooms.service';
       inject: [ConfigService],
       useFactory: (config: AppConfigService): RoomsEngine => {
         const url = config.get('redisUrl', { infer: true });
-        if (!url) return new MemoryEngine();
+        const clusterNodes = config.get('redisClusterNodes', { infer: true });
+        if (!url && !clusterNodes) return new MemoryEngine();
         return new RedisEngine({
-          url,
+          target: url ? { url } : { clusterNodes: clusterNodes! },
           prefix: config.get('redisPrefix', { infer: true }),
           heartbeatIntervalMs: config.get('heartbeatIntervalMs', { infer: true }),
         });
