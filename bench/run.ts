@@ -25,7 +25,7 @@ const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
 const idleCounts = quick ? [2000] : [10_000, 19_500];
 const settings = {
   stepMs: Number(option('step-ms') ?? (quick ? 1000 : 3000)),
-  maxSteps: Number(option('steps') ?? (quick ? 1 : 16)),
+  maxSteps: Number(option('steps') ?? (quick ? 1 : 24)),
   messageBytes: 1024,
 };
 
@@ -59,7 +59,8 @@ async function measureAll(): Promise<Saved> {
     }
     if (!only || only.includes('S4')) {
       for (const count of idleCounts) {
-        for (const server of servers) {
+        // Memory per connection is a property of one process: S4 runs single instances.
+        for (const server of servers.filter((s) => !s.instances)) {
           console.error(`round ${round} S4 ${count} ${server.name}`);
           results.push(await measureIdle(server, count, round, settings));
         }

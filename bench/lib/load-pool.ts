@@ -27,9 +27,13 @@ export class LoadPool {
     return this.workers.map((w) => w.pid!);
   }
 
-  /** Connects and joins every client (round-robin over the workers); resolves with the time it took. */
+  /**
+   * Connects and joins every client (round-robin over the workers; client `idx` on
+   * `urls[idx % urls.length]`, so each room's members spread over the instances); resolves
+   * with the time it took.
+   */
   async setup(
-    url: string,
+    urls: string[],
     protocol: ProtocolName,
     clients: ClientSpec[],
     messageBytes: number,
@@ -38,7 +42,7 @@ export class LoadPool {
     const started = performance.now();
     await this.all((w, i) => ({
       cmd: 'setup',
-      url,
+      urls,
       protocol,
       clients: clients.filter((_, k) => k % this.workers.length === i),
       roomOf,

@@ -66,12 +66,12 @@ export async function measureFanout(
   const server = await startServer(spec);
   const pool = LoadPool.start(LOAD_WORKERS);
   try {
-    await pool.setup(server.url, spec.protocol, clientsOf(scenario), settings.messageBytes);
+    await pool.setup(server.urls, spec.protocol, clientsOf(scenario), settings.messageBytes);
     if (!PROTOCOLS[spec.protocol].joinAck) await sleep(1000); // no join replies: let joins settle
-    await step(server.child.pid!, pool, scenario, scenario.commonRate / 4, 500); // warm-up, not reported
+    await step(server.pids, pool, scenario, scenario.commonRate / 4, 500); // warm-up, not reported
     const steps: StepResult[] = [];
     for (let rate = scenario.commonRate; steps.length < settings.maxSteps; rate *= STEP_FACTOR) {
-      const result = await step(server.child.pid!, pool, scenario, rate, settings.stepMs);
+      const result = await step(server.pids, pool, scenario, rate, settings.stepMs);
       steps.push(result);
       console.error(`  ${Math.round(rate)}/s: ${describe(result)}`);
       if (!result.sustained) break;
@@ -91,7 +91,7 @@ export async function measureFanout(
 }
 
 async function step(
-  pid: number,
+  pids: number[],
   pool: LoadPool,
   scenario: FanoutScenario,
   rate: number,
@@ -99,7 +99,8 @@ async function step(
 ): Promise<StepResult> {
   const senders = scenario.rooms * scenario.senders;
   const ratePerSender = rate / (senders * fanoutOf(scenario));
-  const cpuBefore = cpuUs(pid);
+  const cpu = () => pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
+  const cpuBefore = cpu();
   const started = performance.now();
   const sent = [...(await pool.send(ratePerSender, durationMs)).values()].reduce((a, b) => a + b, 0);
   const windowMs = performance.now() - started;
@@ -112,7 +113,7 @@ async function step(
     await sleep(20);
     received = await pool.received();
   }
-  const serverCpu = cpuUs(pid) - cpuBefore;
+  const serverCpu = cpu() - cpuBefore;
   const stats = await pool.collect();
 
   const histogram = hdr.build({
@@ -160,7 +161,7 @@ export async function measureIdle(
   const server = await startServer(spec);
   const pool = LoadPool.start(IDLE_LOAD_WORKERS);
   try {
-    const pid = server.child.pid!;
+    const [pid] = server.pids; // S4 runs single instances only
     await sleep(500);
     const rssBefore = rssBytes(pid);
     const clients = clientsOf({
@@ -168,7 +169,7 @@ export async function measureIdle(
       members: IDLE_ROOM_SIZE,
       senders: 0,
     }).slice(0, connections);
-    const connectMs = await pool.setup(server.url, spec.protocol, clients, settings.messageBytes);
+    const connectMs = await pool.setup(server.urls, spec.protocol, clients, settings.messageBytes);
     await sleep(2000);
     const rssPerConnection = (rssBytes(pid) - rssBefore) / connections;
     console.error(

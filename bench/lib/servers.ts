@@ -11,6 +11,8 @@ export interface ServerSpec {
   protocol: ProtocolName;
   script: string;
   env?: Record<string, string>;
+  /** Cluster mode: this many instances on a redis-server of the bench's own, clients spread over them. */
+  instances?: number;
 }
 
 /** The servers under test: ours and the three baselines (bench/baselines/, never shipped). */
@@ -24,29 +26,71 @@ export const SERVERS: ServerSpec[] = [
     script: 'dist/main.js',
     env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
   },
+  {
+    name: 'rooms-service-x3',
+    protocol: 'chat',
+    script: 'dist/main.js',
+    env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    instances: 3,
+  },
 ];
 
 export interface RunningServer {
   spec: ServerSpec;
-  child: ChildProcess;
-  url: string;
+  /** ws://127.0.0.1:<port> of each instance. */
+  urls: string[];
+  /** Every process whose CPU counts as the server's: the instances, and Redis in cluster mode. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const port = await freePort();
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '-r', join(__dirname, 'exit-on-sigterm.js')] : [];
-  const child = spawn(process.execPath, [...profile, spec.script], {
+  if (!spec.instances) {
+    const server = await startProcess(process.execPath, [spec.script], spec.env ?? {});
+    return { spec, urls: [server.url], pids: [server.pid], stop: server.stop };
+  }
+  const redisPort = await freePort();
+  const redis = await startProcess(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+    redisPort,
+  );
+  const env = { ...spec.env, REDIS_URL: `redis://127.0.0.1:${redisPort}` };
+  const instances = await Promise.all(
+    Array.from({ length: spec.instances }, () => startProcess(process.execPath, [spec.script], env)),
+  );
+  return {
+    spec,
+    urls: instances.map((i) => i.url),
+    pids: [...instances.map((i) => i.pid), redis.pid],
+    stop: async () => {
+      await Promise.all(instances.map((i) => i.stop()));
+      await redis.stop();
+    },
+  };
+}
+
+async function startProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  fixedPort?: number,
+): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = fixedPort ?? (await freePort());
+  const node = command === process.execPath;
+  const profile =
+    node && process.env.BENCH_PROFILE ? ['--cpu-prof', '-r', join(__dirname, 'exit-on-sigterm.js')] : [];
+  const child = spawn(command, [...profile, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...spec.env },
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPort(port, child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
-    spec,
-    child,
     url: `ws://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 5000);

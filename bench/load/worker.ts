@@ -17,7 +17,8 @@ export interface ClientSpec {
 export type Command =
   | {
       cmd: 'setup';
-      url: string;
+      /** One per instance: client idx connects to urls[idx % urls.length]. */
+      urls: string[];
       protocol: ProtocolName;
       clients: ClientSpec[];
       roomOf: string[];
@@ -77,7 +78,7 @@ process.on('message', (command: Command) => {
       roomOf = command.roomOf;
       messageBytes = command.messageBytes;
       localAddress = command.localAddress;
-      void connectAll(command.url, command.clients).then((connectMs) => reply({ ev: 'ready', connectMs }));
+      void connectAll(command.urls, command.clients).then((connectMs) => reply({ ev: 'ready', connectMs }));
       break;
     case 'send':
       window = freshWindow();
@@ -95,11 +96,14 @@ process.on('message', (command: Command) => {
   }
 });
 
-async function connectAll(url: string, specs: ClientSpec[]): Promise<number> {
+async function connectAll(urls: string[], specs: ClientSpec[]): Promise<number> {
   const started = performance.now();
   let next = 0;
   const lane = async () => {
-    while (next < specs.length) clients.push(await connect(url, specs[next++]));
+    while (next < specs.length) {
+      const spec = specs[next++];
+      clients.push(await connect(urls[spec.idx % urls.length], spec));
+    }
   };
   await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, lane));
   return performance.now() - started;
