@@ -68,9 +68,12 @@ export async function measureFanout(
   try {
     await pool.setup(server.urls, spec.protocol, clientsOf(scenario), settings.messageBytes);
     if (!PROTOCOLS[spec.protocol].joinAck) await sleep(1000); // no join replies: let joins settle
-    await step(server.pids, pool, scenario, scenario.commonRate / 4, 500); // warm-up, not reported
+    await step(server.pids, pool, scenario, scenario.startRate / 2, 500); // warm-up, not reported
+    // CPU per delivery at the rate every server is compared at, whether it sustains it or not.
+    const common = await step(server.pids, pool, scenario, scenario.commonRate, settings.stepMs);
+    console.error(`  common ${scenario.commonRate}/s: ${describe(common)}`);
     const steps: StepResult[] = [];
-    for (let rate = scenario.commonRate; steps.length < settings.maxSteps; rate *= STEP_FACTOR) {
+    for (let rate = scenario.startRate; steps.length < settings.maxSteps; rate *= STEP_FACTOR) {
       const result = await step(server.pids, pool, scenario, rate, settings.stepMs);
       steps.push(result);
       console.error(`  ${Math.round(rate)}/s: ${describe(result)}`);
@@ -81,7 +84,7 @@ export async function measureFanout(
       scenario: scenario.id,
       server: spec.name,
       round,
-      common: steps[0],
+      common,
       best: steps.filter((s) => s.sustained).at(-1),
     };
   } finally {

@@ -19,7 +19,11 @@ export interface RedisEngineOptions {
   heartbeatIntervalMs: number;
 }
 
-const NODE_ID_LENGTH = 12; // 9 random bytes in base64url
+// A published message is `<node id><epoch><frame JSON>`: the node id (9 random bytes in
+// base64url) and its registration epoch (base 36, fixed width) in front of the frame.
+const NODE_ID_LENGTH = 12;
+const EPOCH_LENGTH = 6;
+const HEADER_LENGTH = NODE_ID_LENGTH + EPOCH_LENGTH;
 /** Publishes awaiting Redis's reply; past this (a hung Redis) messages stop crossing instances. */
 const MAX_PENDING_PUBLISHES = 10_000;
 
@@ -51,6 +55,10 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private epoch = 0;
   private syncing: Promise<void> | undefined;
   private pendingPublishes = 0;
+  /** What goes in front of each message this node publishes; set at each registration. */
+  private header = '';
+  /** The newest registration epoch seen from each other node. */
+  private readonly senderEpochs = new Map<string, number>();
   private censusInFlight: Promise<Census> | undefined;
   private readonly missedProbes = [0, 0];
   private connectionsWrite: NodeJS.Immediate | undefined;
@@ -158,12 +166,19 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     if (!this.up || this.pendingPublishes >= MAX_PENDING_PUBLISHES) return;
     this.pendingPublishes++;
     const settle = () => void this.pendingPublishes--;
-    this.redis.publish(channel, this.nodeId + text.json).then(settle, settle);
+    this.redis.publish(channel, this.header + text.json).then(settle, settle);
   }
 
   private readonly onMessage = (channel: string, message: string): void => {
     if (message.startsWith(this.nodeId)) return; // our own, already delivered locally
-    const text = new OutboundText(message.slice(NODE_ID_LENGTH));
+    // A hung Redis that resumes may still run publishes from a sender's older registration
+    // after newer ones: those are dropped, so each sender's messages stay in order.
+    const sender = message.slice(0, NODE_ID_LENGTH);
+    const epoch = parseInt(message.slice(NODE_ID_LENGTH, HEADER_LENGTH), 36);
+    const latest = this.senderEpochs.get(sender) ?? 0;
+    if (epoch < latest) return;
+    if (epoch > latest) this.senderEpochs.set(sender, epoch);
+    const text = new OutboundText(message.slice(HEADER_LENGTH));
     if (channel === this.broadcastChannel) this.local.deliverToAll(text);
     else this.local.deliverToRoom(channel.slice(this.roomChannelPrefix.length), text);
   };
@@ -263,7 +278,9 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.roomChannelPrefix + room)];
     const live = this.redis.subscribe(channels);
     for (const room of rooms) this.subscriptions.set(room, live);
-    await Promise.all([live, this.registry.register(local)]);
+    const registered = this.registry.register(local);
+    this.header = this.nodeId + this.registry.epoch.toString(36).padStart(EPOCH_LENGTH, '0');
+    await Promise.all([live, registered]);
   }
 
   /**

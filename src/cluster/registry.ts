@@ -9,6 +9,8 @@ import type { RedisClient } from './redis-clients';
  * or lost in an outage is put right by the next one, and re-registering replaces a node's
  * whole contribution. `nodes` holds each node's last heartbeat (Redis's clock, so instances'
  * clocks don't matter); a node silent for too long is reaped by whichever survivor notices.
+ * `epochs` holds the registration each node's writes must carry: a write from before the
+ * node's latest registration (one a hung Redis runs late, after it resumes) changes nothing.
  * Every key shares one hash tag, so on Redis Cluster the scripts' keys live in one slot.
  */
 
@@ -31,13 +33,13 @@ end
 
 // Each script with the number of its KEYS; ARGV follow.
 const SCRIPTS = {
-  // KEYS: counts, node hash, nodes; ARGV: room, local count, node id.
-  // The room's cluster-wide count, or -1 when this node is not registered (reaped, or Redis
-  // restarted empty): the caller re-registers.
+  // KEYS: counts, node hash, epochs; ARGV: room, local count, node id, epoch.
+  // The room's cluster-wide count, or -1 when this node is not registered under this epoch
+  // (reaped, Redis restarted empty, or a late write from an older registration).
   roomsSetLocal: {
     keys: 3,
     lua: `
-if not redis.call('ZSCORE', KEYS[3], ARGV[3]) then return -1 end
+if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return -1 end
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
 if new > 0 then redis.call('HSET', KEYS[2], ARGV[1], new) else redis.call('HDEL', KEYS[2], ARGV[1]) end
@@ -45,21 +47,23 @@ local total = redis.call('HINCRBY', KEYS[1], ARGV[1], new - old)
 if total <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) return 0 end
 return total`,
   },
-  // KEYS: nodes, conns; ARGV: node id, local connections. Like roomsSetLocal, never
+  // KEYS: epochs, conns; ARGV: node id, local connections, epoch. Like roomsSetLocal, never
   // writes for an unregistered node: a reaped node's entry would outlive it.
   roomsSetConnections: {
     keys: 2,
     lua: `
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[3] then return -1 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`,
   },
-  // KEYS: counts, node hash, nodes, conns; ARGV: node id, connections, then room, count pairs.
+  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, connections, epoch, then
+  // room, count pairs.
   roomsRegister: {
-    keys: 4,
+    keys: 5,
     lua: `${REMOVE_NODE}
 remove_node(KEYS[1], KEYS[2])
-for i = 3, #ARGV, 2 do
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[3])
+for i = 4, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
 end
@@ -67,12 +71,12 @@ redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
 return 1`,
   },
-  // KEYS: counts, nodes, conns; ARGV: node id, stale after (ms), node key prefix.
+  // KEYS: counts, nodes, conns, epochs; ARGV: node id, stale after (ms), node key prefix.
   // Marks this node alive and reaps the silent ones; 0 when this node was not registered.
   // A reaped node's hash key is built here from its id: it shares the hash tag, so on
   // Redis Cluster it lives in the same slot as the declared keys.
   roomsHeartbeat: {
-    keys: 3,
+    keys: 4,
     lua: `${REMOVE_NODE}
 local now = now_ms()
 local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -80,16 +84,18 @@ if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))) do
   remove_node(KEYS[1], ARGV[3] .. id)
   redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
   redis.call('ZREM', KEYS[2], id)
 end
 return present and 1 or 0`,
   },
-  // KEYS: counts, node hash, nodes, conns; ARGV: node id.
+  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id.
   roomsUnregister: {
-    keys: 4,
+    keys: 5,
     lua: `${REMOVE_NODE}
 remove_node(KEYS[1], KEYS[2])
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`,
   },
@@ -100,7 +106,8 @@ type Scripted = {
 };
 
 export class Registry {
-  private readonly keys: { counts: string; nodes: string; conns: string; node: string; nodePrefix: string };
+  private readonly keys: Record<'counts' | 'nodes' | 'conns' | 'epochs' | 'node' | 'nodePrefix', string>;
+  private registration = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -112,6 +119,7 @@ export class Registry {
       counts: `${tag}:counts`,
       nodes: `${tag}:nodes`,
       conns: `${tag}:conns`,
+      epochs: `${tag}:epochs`,
       node: `${tag}:node:${nodeId}`,
       nodePrefix: `${tag}:node:`,
     };
@@ -125,36 +133,74 @@ export class Registry {
     return this.redis as unknown as Scripted;
   }
 
+  /** This node's current registration: it goes up each time the node registers. */
+  get epoch(): number {
+    return this.registration;
+  }
+
   /** Sets this node's count for `room`; the cluster-wide count, or -1 if this node must re-register. */
   setLocal(room: string, localMembers: number): Promise<number> {
-    const { counts, node, nodes } = this.keys;
-    return this.scripts.roomsSetLocal(counts, node, nodes, room, localMembers, this.nodeId);
+    const { counts, node, epochs } = this.keys;
+    return this.scripts.roomsSetLocal(
+      counts,
+      node,
+      epochs,
+      room,
+      localMembers,
+      this.nodeId,
+      this.registration,
+    );
   }
 
   /** False if this node must re-register. */
   async setConnections(localConnections: number): Promise<boolean> {
-    const { nodes, conns } = this.keys;
-    return (await this.scripts.roomsSetConnections(nodes, conns, this.nodeId, localConnections)) === 1;
+    const { epochs, conns } = this.keys;
+    const done = await this.scripts.roomsSetConnections(
+      epochs,
+      conns,
+      this.nodeId,
+      localConnections,
+      this.registration,
+    );
+    return done === 1;
   }
 
   /** Replaces whatever Redis holds for this node with `local` (after a start or an outage). */
   async register(local: Census): Promise<void> {
-    const { counts, node, nodes, conns } = this.keys;
+    const { counts, node, nodes, conns, epochs } = this.keys;
     const pairs = local.rooms.flatMap(({ name, members }) => [name, members]);
-    await this.scripts.roomsRegister(counts, node, nodes, conns, this.nodeId, local.connections, ...pairs);
+    const epoch = ++this.registration;
+    await this.scripts.roomsRegister(
+      counts,
+      node,
+      nodes,
+      conns,
+      epochs,
+      this.nodeId,
+      local.connections,
+      epoch,
+      ...pairs,
+    );
   }
 
   /** False when this node was not registered and must re-register. */
   async heartbeat(staleAfterMs: number): Promise<boolean> {
-    const { counts, nodes, conns, nodePrefix } = this.keys;
-    return (
-      (await this.scripts.roomsHeartbeat(counts, nodes, conns, this.nodeId, staleAfterMs, nodePrefix)) === 1
+    const { counts, nodes, conns, epochs, nodePrefix } = this.keys;
+    const present = await this.scripts.roomsHeartbeat(
+      counts,
+      nodes,
+      conns,
+      epochs,
+      this.nodeId,
+      staleAfterMs,
+      nodePrefix,
     );
+    return present === 1;
   }
 
   async unregister(): Promise<void> {
-    const { counts, node, nodes, conns } = this.keys;
-    await this.scripts.roomsUnregister(counts, node, nodes, conns, this.nodeId);
+    const { counts, node, nodes, conns, epochs } = this.keys;
+    await this.scripts.roomsUnregister(counts, node, nodes, conns, epochs, this.nodeId);
   }
 
   async members(room: string): Promise<number> {
