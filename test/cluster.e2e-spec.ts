@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { type RunningApp, startApp } from './support/app';
 import { eventually } from './support/eventually';
+import { DelayProxy } from './support/delay-proxy';
 import { describeWithRedis, RedisServer } from './support/redis-server';
 import { RoomLoad } from './support/room-load';
 import { TestClient } from './support/ws-client';
@@ -73,6 +74,30 @@ describeWithRedis('cluster mode: three instances on one Redis (e2e)', () => {
       expect(await b.next('message')).toMatchObject({ message: `from c ${k}` });
       expect(await b.request({ type: 'leave', room }, 'left')).toMatchObject({ members: 2 });
       [a, b, c].forEach((x) => x.close());
+    }
+  });
+
+  it('sends joined only once the subscription is live, however slow the link to Redis', async () => {
+    // A fourth instance reaches Redis through a link that holds its SUBSCRIBE for 300 ms (and
+    // nothing else). Had it answered `joined` before Redis confirmed the subscription, a
+    // message sent the moment the reply arrives would reach Redis first, and be lost to it.
+    const proxy = await DelayProxy.start(redis.port);
+    const slow = await startApp({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_PREFIX: prefix });
+    try {
+      const a = await connect(0);
+      const b = await TestClient.connect(slow.wsUrl);
+      clients.push(b);
+      await a.request({ type: 'join', room: 'slow-link' }, 'joined');
+      proxy.only = /subscribe/i;
+      proxy.delayMs = 300;
+      expect(await b.request({ type: 'join', room: 'slow-link' }, 'joined')).toMatchObject({ members: 2 });
+      a.send({ type: 'message', message: 'right after joined' });
+      expect(await b.next('message')).toMatchObject({ message: 'right after joined' });
+      proxy.delayMs = 0;
+      b.close();
+    } finally {
+      await slow.close();
+      await proxy.close();
     }
   });
 
