@@ -151,4 +151,29 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
       ),
     30_000,
   );
+
+  it('holds at most 8 MiB of messages for a hung Redis, however many are sent before the hang is noticed', async () => {
+    const text = 'x'.repeat(4000);
+    const flood = 4000; // 16 MB of messages, twice the bound
+    redis.pause();
+    for (let n = 0; n < flood; n++) onA[0].send({ type: 'message', message: `f${n} ${text}` });
+    // Every one still reaches the neighbour on the same instance, in order.
+    for (let n = 0; n < flood; n++)
+      expect((await onA[1].next('message')).message.startsWith(`f${n} `)).toBe(true);
+    redis.resume();
+    await eventually(() => ready(a).expect(200), 10_000);
+    await eventually(() => ready(b).expect(200), 10_000);
+    onA[0].send({ type: 'message', message: 'after the flood' });
+    let crossed = 0;
+    for (
+      let frame = await onB.next('message');
+      frame.message !== 'after the flood';
+      frame = await onB.next('message')
+    ) {
+      crossed++;
+    }
+    expect(onA[1].drain().map((f) => f.message)).toEqual(['after the flood']);
+    // What crossed is what was held for Redis (a little over 2,000 of these) and nothing more.
+    expect(crossed).toBeLessThanOrEqual(Math.ceil((8 * 1024 * 1024) / 4000) + 1);
+  }, 30_000);
 });

@@ -24,8 +24,11 @@ export interface RedisEngineOptions {
 const NODE_ID_LENGTH = 12;
 const EPOCH_LENGTH = 6;
 const HEADER_LENGTH = NODE_ID_LENGTH + EPOCH_LENGTH;
-/** Publishes awaiting Redis's reply; past this (a hung Redis) messages stop crossing instances. */
-const MAX_PENDING_PUBLISHES = 10_000;
+/**
+ * Bytes of published messages awaiting Redis's reply; past this (a hung Redis, before the
+ * probe notices) messages stop crossing instances rather than pile up in memory.
+ */
+const MAX_PENDING_PUBLISH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Cluster mode on Redis. A room message is delivered to local members directly and
@@ -54,7 +57,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   /** Counts connection losses: a re-registration that saw one must start over. */
   private epoch = 0;
   private syncing: Promise<void> | undefined;
-  private pendingPublishes = 0;
+  private pendingPublishBytes = 0;
+  private dropping = false;
   /** What goes in front of each message this node publishes; set at each registration. */
   private header = '';
   /** The newest registration epoch seen from each other node. */
@@ -163,9 +167,16 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   // Redis's pub/sub is at most once: a message published while Redis is away is lost to
   // other instances (local members already have it).
   private send(channel: string, text: OutboundText): void {
-    if (!this.up || this.pendingPublishes >= MAX_PENDING_PUBLISHES) return;
-    this.pendingPublishes++;
-    const settle = () => void this.pendingPublishes--;
+    if (!this.up) return;
+    const bytes = text.json.length; // UTF-16 units: close enough for a bound
+    if (this.pendingPublishBytes + bytes > MAX_PENDING_PUBLISH_BYTES) {
+      if (!this.dropping) this.logger.warn('Redis is not answering: messages no longer cross instances');
+      this.dropping = true;
+      return;
+    }
+    this.dropping = false;
+    this.pendingPublishBytes += bytes;
+    const settle = () => void (this.pendingPublishBytes -= bytes);
     this.redis.publish(channel, this.header + text.json).then(settle, settle);
   }
 
