@@ -69,7 +69,14 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    const env = { REDIS_URL: redis.url, REDIS_PREFIX: prefix(), HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS) };
+    const env = {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix(),
+      HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+      // The flood below sends 16 MB at once: on a busy machine this test's own clients fall
+      // behind reading it, and must not be dropped as slow consumers.
+      SLOW_CONSUMER_BYTES: String(64 * 1024 * 1024),
+    };
     [a, b] = await Promise.all([startApp(env), startApp(env)]);
     onA = await Promise.all([TestClient.connect(a.wsUrl), TestClient.connect(a.wsUrl)]);
     onB = await TestClient.connect(b.wsUrl);
@@ -158,20 +165,15 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
     redis.pause();
     for (let n = 0; n < flood; n++) onA[0].send({ type: 'message', message: `f${n} ${text}` });
     // Every one still reaches the neighbour on the same instance, in order.
-    for (let n = 0; n < flood; n++)
-      expect((await onA[1].next('message')).message.startsWith(`f${n} `)).toBe(true);
+    for (let n = 0; n < flood; n++) {
+      expect((await onA[1].next('message', 10_000)).message.startsWith(`f${n} `)).toBe(true);
+    }
     redis.resume();
     await eventually(() => ready(a).expect(200), 10_000);
     await eventually(() => ready(b).expect(200), 10_000);
     onA[0].send({ type: 'message', message: 'after the flood' });
     let crossed = 0;
-    for (
-      let frame = await onB.next('message');
-      frame.message !== 'after the flood';
-      frame = await onB.next('message')
-    ) {
-      crossed++;
-    }
+    while ((await onB.next('message', 10_000)).message !== 'after the flood') crossed++;
     expect(onA[1].drain().map((f) => f.message)).toEqual(['after the flood']);
     // What crossed is what was held for Redis (a little over 2,000 of these) and nothing more.
     expect(crossed).toBeLessThanOrEqual(Math.ceil((8 * 1024 * 1024) / 4000) + 1);
