@@ -139,23 +139,12 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
     expectAllOpen();
   }
 
-  it(
-    'killed and restarted empty: local delivery goes on, then every instance re-registers and resubscribes',
-    () =>
-      outage(
-        () => redis.kill(),
-        () => redis.restart(),
-      ),
-    30_000,
-  );
-
-  it(
-    'hung (stopped, its sockets open) and resumed: the same',
-    () =>
-      outage(
-        () => redis.pause(),
-        () => redis.resume(),
-      ),
+  it.each([
+    ['killed and restarted empty', () => redis.kill(), () => redis.restart()],
+    ['hung (stopped, its sockets open) and resumed', () => redis.pause(), () => redis.resume()],
+  ])(
+    '%s: local delivery goes on, then every instance re-registers and resubscribes',
+    (_, stop, restart) => outage(stop, restart),
     30_000,
   );
 

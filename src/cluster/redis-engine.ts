@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Census, LocalRooms, RoomsEngine } from '../rooms/engine';
+import type { Census, LocalRooms, MaybeAsync, RoomsEngine } from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
 import {
   createTransport,
@@ -55,7 +55,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly touchedWhileDown = new Set<string>();
   private connectionsTouched = false;
   /** Counts connection losses: a re-registration that saw one must start over. */
-  private epoch = 0;
+  private connectionLosses = 0;
   private syncing: Promise<void> | undefined;
   private pendingPublishBytes = 0;
   private dropping = false;
@@ -78,7 +78,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const client of [this.commands, this.subscriber]) {
       client.on('ready', () => this.resync());
       client.on('close', () => {
-        this.epoch++;
+        this.connectionLosses++;
         this.down('connection closed');
       });
       client.on('error', (err: Error) => this.down(err.message));
@@ -114,7 +114,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const client of [this.commands, this.subscriber]) client.disconnect();
   }
 
-  joined(room: string, localMembers: number): number | Promise<number> {
+  joined(room: string, localMembers: number): MaybeAsync<number> {
     if (!this.up) return this.touched(room, localMembers);
     const live = this.subscriptions.get(room) ?? this.subscribe(room);
     return Promise.all([live, this.setLocal(room, localMembers)]).then(
@@ -123,7 +123,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     );
   }
 
-  left(room: string, localMembers: number): number | Promise<number> {
+  left(room: string, localMembers: number): MaybeAsync<number> {
     if (!this.up) return this.touched(room, localMembers);
     if (localMembers === 0) this.unsubscribe(room);
     return this.setLocal(room, localMembers);
@@ -150,13 +150,13 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.send(this.broadcastChannel, text);
   }
 
-  members(room: string): number | Promise<number> {
+  members(room: string): MaybeAsync<number> {
     if (!this.up) return this.local.localMembers(room);
     return this.registry.members(room).catch(() => this.local.localMembers(room));
   }
 
   /** Requests that arrive while one is in flight share its answer: a flood of GET /rooms costs Redis one read per round trip. */
-  census(): Census | Promise<Census> {
+  census(): MaybeAsync<Census> {
     if (!this.up) return this.local.localCensus();
     return (this.censusInFlight ??= this.registry
       .census()
@@ -253,7 +253,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.syncing = (async () => {
       let failures = 0;
       while (!this.up && this.commands.status === 'ready' && this.subscriber.status === 'ready') {
-        const epoch = this.epoch;
+        const losses = this.connectionLosses;
         this.touchedWhileDown.clear();
         this.connectionsTouched = false;
         try {
@@ -264,7 +264,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
           await new Promise((resolve) => setTimeout(resolve, Math.min(failures * 100, REDIS_TIMEOUT_MS)));
           continue;
         }
-        if (epoch !== this.epoch || this.commands.status !== 'ready' || this.subscriber.status !== 'ready')
+        if (
+          losses !== this.connectionLosses ||
+          this.commands.status !== 'ready' ||
+          this.subscriber.status !== 'ready'
+        )
           continue;
         this.up = true;
         this.logger.log(`Redis reachable: node ${this.nodeId} registered`);

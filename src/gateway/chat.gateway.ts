@@ -8,7 +8,8 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { Connection } from '../rooms/connection';
-import { type MaybeAsync, RoomsService } from '../rooms/rooms.service';
+import type { MaybeAsync } from '../rooms/engine';
+import { RoomsService } from '../rooms/rooms.service';
 import { JoinDto } from './dto/join.dto';
 import { LeaveDto } from './dto/leave.dto';
 import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';

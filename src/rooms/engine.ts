@@ -1,5 +1,8 @@
 import type { OutboundText } from './outbound';
 
+/** Ready now (one instance) or once the cluster answers (REDIS_URL). */
+export type MaybeAsync<T> = T | Promise<T>;
+
 /** A room and its member count. */
 export interface RoomCount {
   name: string;
@@ -37,17 +40,17 @@ export interface RoomsEngine {
    * A connection joined `room` (or joined it again), leaving `localMembers` here. Resolves
    * with the member count once a message sent to the room from any instance reaches this one.
    */
-  joined(room: string, localMembers: number): number | Promise<number>;
+  joined(room: string, localMembers: number): MaybeAsync<number>;
   /** A member left `room`, leaving `localMembers` here; the count that remains. */
-  left(room: string, localMembers: number): number | Promise<number>;
-  /** A connection opened (+1) or closed (-1), leaving `localConnections` here. */
-  connectionsChanged(localConnections: number): void;
+  left(room: string, localMembers: number): MaybeAsync<number>;
+  /** A connection opened or closed (RoomsService.localCensus() has the count). */
+  connectionsChanged(): void;
   /** A room message already delivered to this instance's members. */
   publish(room: string, text: OutboundText): void;
   /** A broadcast already delivered to this instance's connections. */
   broadcast(text: OutboundText): void;
-  members(room: string): number | Promise<number>;
-  census(): Census | Promise<Census>;
+  members(room: string): MaybeAsync<number>;
+  census(): MaybeAsync<Census>;
   /** False while the engine cannot reach the other instances (readiness reports it). */
   readonly ready: boolean;
 }

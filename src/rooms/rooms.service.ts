@@ -8,6 +8,7 @@ import {
   byBusiestThenName,
   type Census,
   type LocalRooms,
+  type MaybeAsync,
   type RoomCount,
   ROOMS_ENGINE,
   type RoomsEngine,
@@ -16,9 +17,6 @@ import { OutboundText } from './outbound';
 
 export type Outcome<T extends object = object> =
   ({ ok: true } & T) | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms'> };
-
-/** A count that is ready now (one instance) or once the cluster answers (REDIS_URL). */
-export type MaybeAsync<T> = T | Promise<T>;
 
 /**
  * Owns this instance's membership (which connections are in which rooms) and delivery to
@@ -47,7 +45,7 @@ export class RoomsService implements LocalRooms {
 
   connect(conn: Connection): void {
     this.connections.add(conn);
-    this.engine.connectionsChanged(this.connections.size);
+    this.engine.connectionsChanged();
   }
 
   /** Leaves every room at once; safe to call more than once. */
@@ -55,7 +53,7 @@ export class RoomsService implements LocalRooms {
     if (!this.connections.delete(conn)) return;
     for (const room of conn.rooms) this.engine.left(room, this.removeMember(room, conn));
     conn.exitAll();
-    this.engine.connectionsChanged(this.connections.size);
+    this.engine.connectionsChanged();
   }
 
   /**
