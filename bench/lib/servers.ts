@@ -44,9 +44,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+/**
+ * Starts `spec` on free loopback ports. `wrapper` runs a single instance under another program
+ * (callgrind), which can make it boot far slower than `bootMs` would otherwise allow.
+ */
+export async function startServer(
+  spec: ServerSpec,
+  wrapper: string[] = [],
+  bootMs = 10_000,
+): Promise<RunningServer> {
+  if (wrapper.length && spec.instances) throw new Error(`${spec.name}: a wrapper runs single instances only`);
   if (!spec.instances) {
-    const server = await startProcess(process.execPath, [spec.script], spec.env ?? {});
+    const [command, ...args] = [...wrapper, process.execPath, spec.script];
+    const server = await startProcess(command, args, spec.env ?? {}, undefined, bootMs);
     return { spec, urls: [server.url], pids: [server.pid], stop: server.stop };
   }
   const redisPort = await freePort();
@@ -76,6 +86,7 @@ async function startProcess(
   args: string[],
   env: Record<string, string>,
   fixedPort?: number,
+  bootMs = 10_000,
 ): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = fixedPort ?? (await freePort());
   const node = command === process.execPath;
@@ -86,7 +97,7 @@ async function startProcess(
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitForPort(port, child);
+  await waitForPort(port, child, bootMs);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     url: `ws://127.0.0.1:${port}`,
@@ -100,8 +111,8 @@ async function startProcess(
   };
 }
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+async function waitForPort(port: number, child: ChildProcess, bootMs: number): Promise<void> {
+  for (const deadline = performance.now() + bootMs; performance.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
