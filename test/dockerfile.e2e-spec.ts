@@ -40,7 +40,7 @@ describe('the Dockerfile recipe (e2e)', () => {
     expect(existsSync(join(app, 'test'))).toBe(false);
   });
 
-  it('starts, passes its HEALTHCHECK, serves /ws, and exits 0 on its STOPSIGNAL', async () => {
+  it('starts, passes its HEALTHCHECK, serves the chat page and /ws, and exits 0 on its STOPSIGNAL', async () => {
     const port = String(await freePort());
     const env = { ...image.env, PORT: port };
     const [command, ...args] = image.cmd!;
@@ -57,6 +57,11 @@ describe('the Dockerfile recipe (e2e)', () => {
       });
     await healthcheck(); // rejects on a non-zero exit
     await request(server.httpUrl).get('/health').expect(200);
+    await request(server.httpUrl)
+      .get('/')
+      .expect(200)
+      .expect('Content-Type', /^text\/html/)
+      .expect(/<meta name="ws-path" content="\/ws">/);
     const client = await TestClient.connect(server.wsUrl);
     expect(await client.request({ type: 'echo', message: 'from the image' })).toEqual({
       type: 'echo',
