@@ -53,7 +53,7 @@ export class HealthController {
   @Get()
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness: 200 while the process serves HTTP, shutdown included' })
-  @ApiOkResponse({ type: HealthBody, example: LIVE })
+  @ApiOkResponse({ type: HealthBody, description: 'The process serves HTTP.', example: LIVE })
   live(): HealthCheckResult {
     return LIVE;
   }
@@ -64,6 +64,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: whether to send this instance new clients' })
   @ApiOkResponse({
     type: HealthBody,
+    description: 'Every indicator is up (`cluster` is there in cluster mode only).',
     example: {
       status: 'ok',
       info: { lifecycle: UP, cluster: UP },
@@ -71,7 +72,11 @@ export class HealthController {
       details: { lifecycle: UP, cluster: UP },
     },
   })
-  @ApiServiceUnavailableResponse({ type: HealthBody, examples: NOT_READY_EXAMPLES })
+  @ApiServiceUnavailableResponse({
+    type: HealthBody,
+    description: 'An indicator is down; `error` names it and its `reason`.',
+    examples: NOT_READY_EXAMPLES,
+  })
   ready(): Promise<HealthCheckResult> {
     return this.health.check(this.readiness.all());
   }

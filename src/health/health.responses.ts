@@ -13,13 +13,15 @@ export class IndicatorState {
   reason?: NotReadyReason;
 }
 
-const indicators = (description: string) =>
+const indicators = (description: string, example: Record<string, IndicatorState>) =>
   ApiProperty({
     description,
     type: 'object',
     additionalProperties: { $ref: getSchemaPath(IndicatorState) },
-    example: { lifecycle: { status: 'up' } },
+    example,
   });
+const UP: IndicatorState = { status: 'up' };
+const UNREACHABLE: IndicatorState = { status: 'down', reason: 'cluster_unreachable' };
 
 /** The body @nestjs/terminus answers a health check with. */
 export class HealthBody {
@@ -29,12 +31,15 @@ export class HealthBody {
   })
   status: 'ok' | 'error' | 'shutting_down';
 
-  @indicators('Indicators that are up, by name.')
+  @indicators('Indicators that are up, by name.', { lifecycle: UP })
   info: Record<string, IndicatorState>;
 
-  @indicators('Indicators that are down, by name.')
+  @indicators('Indicators that are down, by name.', { cluster: UNREACHABLE })
   error: Record<string, IndicatorState>;
 
-  @indicators('Every indicator, by name: `lifecycle` always, `cluster` in cluster mode.')
+  @indicators('Every indicator, by name: `lifecycle` always, `cluster` in cluster mode.', {
+    lifecycle: UP,
+    cluster: UNREACHABLE,
+  })
   details: Record<string, IndicatorState>;
 }

@@ -30,13 +30,13 @@ export class ReadinessIndicators {
   }
 
   /** Down from the moment shutdown begins, so a load balancer stops sending clients. */
-  lifecycleCheck(): HealthIndicatorResult {
+  private lifecycleCheck(): HealthIndicatorResult {
     const check = this.indicators.check('lifecycle');
     return this.lifecycle.isShuttingDown ? check.down({ reason: 'shutting_down' }) : check.up();
   }
 
   /** Down while Redis is unreachable: members here are cut off from the other instances' members. */
-  clusterCheck(): HealthIndicatorResult {
+  private clusterCheck(): HealthIndicatorResult {
     const check = this.indicators.check('cluster');
     return this.engine.ready ? check.up() : check.down({ reason: 'cluster_unreachable' });
   }
