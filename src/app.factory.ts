@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { LOG_LEVELS } from './config/env.schema';
 import type { AppConfig } from './config/load-config';
+import { setupOpenApi } from './docs/openapi';
 import { ChatGateway } from './gateway/chat.gateway';
 import { ChatWsAdapter } from './gateway/chat-ws.adapter';
 
@@ -12,6 +13,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     logger: levelsUpTo(config.logLevel),
   });
   app.useWebSocketAdapter(new ChatWsAdapter(app, config, ChatGateway));
+  setupOpenApi(app);
   return app;
 }
 

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { configModule } from './config/config.module';
 import type { AppConfig } from './config/load-config';
+import { DocsModule } from './docs/docs.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HttpApiModule } from './http/http-api.module';
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule, PageModule],
+      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule, DocsModule, PageModule],
     };
   }
 }

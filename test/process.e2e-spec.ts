@@ -31,7 +31,11 @@ describe('the service as a process (e2e)', () => {
       server.child.kill(signal); // a repeated signal must not cut the shutdown short
       expect(await polite.closed).toMatchObject({ code: CLOSE_GOING_AWAY });
       expect(await member.closed).toMatchObject({ code: CLOSE_GOING_AWAY });
-      await request(server.httpUrl).get('/health/ready').expect(503);
+      const notReady = await request(server.httpUrl).get('/health/ready').expect(503);
+      expect(notReady.body).toMatchObject({
+        status: 'shutting_down',
+        error: { lifecycle: { status: 'down', reason: 'shutting_down' } },
+      });
       await request(server.httpUrl).get('/health').expect(200);
       await expect(TestClient.connect(server.wsUrl)).rejects.toThrow(/503/);
 

@@ -241,9 +241,14 @@ describe('WebSocket protocol (e2e)', () => {
   });
 
   describe('health', () => {
-    it('answers liveness and readiness', async () => {
-      await request(server.httpUrl).get('/health').expect(200, { status: 'ok' });
-      await request(server.httpUrl).get('/health/ready').expect(200, { status: 'ready' });
+    it("answers liveness and readiness in terminus's format, never cached", async () => {
+      const live = await request(server.httpUrl).get('/health').expect(200);
+      expect(live.body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
+      const ready = await request(server.httpUrl).get('/health/ready').expect(200);
+      // One instance: no cluster to lose, so shutdown is the only thing readiness watches.
+      const up = { lifecycle: { status: 'up' } };
+      expect(ready.body).toEqual({ status: 'ok', info: up, error: {}, details: up });
+      for (const res of [live, ready]) expect(res.headers['cache-control']).toContain('no-store');
     });
   });
 

@@ -1,13 +1,17 @@
 /** Every frame of the wire protocol: decoding what clients send, building what the server sends. */
 
-export type ErrorCode =
-  | 'invalid_json'
-  | 'invalid_payload'
-  | 'unknown_event'
-  | 'not_in_room'
-  | 'too_many_rooms'
-  | 'unsupported_frame'
-  | 'internal';
+/** Every error code a client may get (the AsyncAPI document lists them from here). */
+export const ERROR_CODES = [
+  'invalid_json',
+  'invalid_payload',
+  'unknown_event',
+  'not_in_room',
+  'too_many_rooms',
+  'unsupported_frame',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorDetail {
   field: string;
@@ -37,7 +41,8 @@ export interface InboundFrame {
 
 export type Decoded = { ok: true; frame: InboundFrame } | { ok: false; error: ErrorFrame };
 
-const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
+/** The `message` of each code's error frame, unless the frame says more. */
+export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   invalid_json: 'The frame is not valid JSON',
   invalid_payload: 'The frame does not have the fields this event needs',
   unknown_event: 'There is no such event',

@@ -1,7 +1,15 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class ListRoomsQuery {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 100,
+    description: 'Page size.',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -9,6 +17,7 @@ export class ListRoomsQuery {
   @Max(1000)
   limit = 100;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: 'Rooms to skip.' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

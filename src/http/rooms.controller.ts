@@ -7,36 +7,55 @@ import {
   Query,
   ValidationPipe,
 } from '@nestjs/common';
-import { isRoomName, ROOM_NAME_RULE } from '../rooms/room-name';
-import type { RoomCount } from '../rooms/engine';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { isRoomName, ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../rooms/room-name';
 import { RoomsService } from '../rooms/rooms.service';
 import { ListRoomsQuery } from './list-rooms.query';
+import { ErrorBody, RoomBody, RoomsPageBody } from './responses';
 
-export interface RoomsPage {
-  rooms: RoomCount[];
-  /** Rooms with members in all, for paging. */
-  total: number;
-  limit: number;
-  offset: number;
-  /** Open WebSocket connections. */
-  connections: number;
-}
-
+@ApiTags('rooms')
 @Controller('rooms')
 export class RoomsController {
   constructor(private readonly rooms: RoomsService) {}
 
   /** Rooms with members on every instance, busiest first (ties by name). */
   @Get()
+  @ApiOperation({ summary: 'Rooms with members, busiest first, a page at a time' })
+  @ApiOkResponse({ type: RoomsPageBody, description: 'One page of rooms, and the totals.' })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'A `limit` or `offset` out of range, or not an integer.',
+    example: { statusCode: 400, message: ['limit must not be greater than 1000'], error: 'Bad Request' },
+  })
   async list(
     @Query(new ValidationPipe({ transform: true })) { limit, offset }: ListRoomsQuery,
-  ): Promise<RoomsPage> {
+  ): Promise<RoomsPageBody> {
     const { rooms, connections } = await this.rooms.census();
     return { rooms: rooms.slice(offset, offset + limit), total: rooms.length, limit, offset, connections };
   }
 
   @Get(':name')
-  async get(@Param('name') name: string): Promise<RoomCount> {
+  @ApiOperation({ summary: 'One room and its member count' })
+  @ApiParam({
+    name: 'name',
+    description: ROOM_NAME_RULE,
+    schema: { type: 'string', pattern: ROOM_NAME_PATTERN.source },
+  })
+  @ApiOkResponse({ type: RoomBody, description: 'The room has members.' })
+  @ApiBadRequestResponse({
+    type: ErrorBody,
+    description: 'A name no room can have.',
+    example: { statusCode: 400, message: `room must be ${ROOM_NAME_RULE}`, error: 'Bad Request' },
+  })
+  @ApiNotFoundResponse({ type: ErrorBody, description: 'The room has no members.' })
+  async get(@Param('name') name: string): Promise<RoomBody> {
     if (!isRoomName(name)) throw new BadRequestException(`room must be ${ROOM_NAME_RULE}`);
     const members = await this.rooms.membersOf(name);
     if (members === 0) throw new NotFoundException(`No room "${name}": it has no members`);

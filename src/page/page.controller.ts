@@ -1,10 +1,12 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AppConfigService } from '../config/config.module';
 import { type ChatPage, loadChatPage } from './chat-page';
 
-/** GET / and nothing else, so the page never shadows an API route. */
+/** GET / and nothing else, so the page never shadows an API route. A page, not API: not in OpenAPI. */
+@ApiExcludeController()
 @Controller()
 export class PageController {
   private readonly page: ChatPage;

@@ -4,7 +4,8 @@ import { IsRoomName } from './room-field';
 
 // Controls, invisible format characters (zero-width spaces, bidi overrides that make a name
 // display as another) and line breaks; the zero-width joiner stays, emoji sequences need it.
-const NAME_PATTERN = /^(?:\u200d|(?![\p{Cc}\p{Cf}\p{Zl}\p{Zp}])[^])*$/u;
+export const NAME_PATTERN = /^(?:\u200d|(?![\p{Cc}\p{Cf}\p{Zl}\p{Zp}])[^])*$/u;
+export const NAME_MAX_LENGTH = 32;
 
 export class JoinDto {
   @IsRoomName()
@@ -13,7 +14,7 @@ export class JoinDto {
   /** Display name shown as `from` on this connection's messages; kept until a later join changes it. */
   @IsOptional()
   @IsString()
-  @CharLength(1, () => 32)
+  @CharLength(1, () => NAME_MAX_LENGTH)
   @Matches(NAME_PATTERN, { message: 'name must not contain control or invisible characters' })
   name?: string;
 }
