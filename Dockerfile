@@ -5,7 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# --omit=optional as well: @nestjs/swagger names typescript as an optional peer (for its build
+# plugin), which would keep the compiler in the image. No production dependency is optional.
+RUN npm run build && npm prune --omit=dev --omit=optional
 
 # Run: production dependencies and compiled code only, owned by root and run by the
 # unprivileged node user, so the process cannot rewrite its own code.
