@@ -1,10 +1,11 @@
 /**
  * `npm run bench:instructions [-- --only S3] [--servers tutorial,rooms-service] [--rounds N]
- *   [--window-ms MS]`: instructions per delivered message, counted by callgrind, for each server
+ *   [--window-ms MS] [--keep]`: instructions per delivered message, counted by callgrind, for each server
  * and scenario. CPU time from /proc swings with whatever else shares the machine; an instruction
  * count does not, so this settles comparisons the CPU step of `npm run bench` leaves in the noise.
  * Each server runs under valgrind (about 50 times slower), so the offered rate is a fortieth of the
- * scenario's common rate. See docs/benchmarks.md.
+ * scenario's common rate. --keep leaves callgrind's dumps for callgrind_annotate, which names
+ * the C++ functions and V8 builtins they were spent in. See docs/benchmarks.md.
  */
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ const servers = SERVERS.filter(
 );
 const rounds = Number(option('rounds') ?? 2);
 const windowMs = Number(option('window-ms') ?? 10_000);
+const keep = args.includes('--keep');
 const SLOWDOWN = 10;
 const BOOT_MS = 300_000;
 const DRAIN_MS = 120_000;
@@ -39,7 +41,9 @@ interface Window {
   round: number;
   delivered: number;
   wrong: number;
-  instructionsPerDelivery: number;
+  /** Instructions per delivery on the main thread, and on all threads. */
+  main: number;
+  all: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,44 +77,56 @@ async function measure(spec: ServerSpec, scenario: FanoutScenario, round: number
     for (let w = 0; w < WINDOWS; w++) {
       callgrind.zero(pid);
       const { delivered, wrong } = await send();
-      const instructions = await callgrind.instructions(pid);
-      const window = { scenario: scenario.id, server: spec.name, round, delivered, wrong };
-      windows.push({ ...window, instructionsPerDelivery: instructions / Math.max(1, delivered) });
-      console.error(`  ${delivered} delivered, ${Math.round(instructions / delivered)} instructions each`);
+      const { main, all } = await callgrind.instructions(pid);
+      const per = (n: number) => n / Math.max(1, delivered);
+      windows.push({
+        scenario: scenario.id,
+        server: spec.name,
+        round,
+        delivered,
+        wrong,
+        main: per(main),
+        all: per(all),
+      });
+      console.error(
+        `  ${delivered} delivered; instructions each: ${Math.round(per(main))} main, ${Math.round(per(all))} all`,
+      );
     }
     return windows;
   } finally {
     await pool.stop();
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (keep) console.error(`  callgrind's dumps, for callgrind_annotate: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function printTable(windows: Window[], scenario: FanoutScenario): void {
   const mine = windows.filter((w) => w.scenario === scenario.id);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-  const perServer = new Map(
-    servers.map((s) => [
-      s.name,
-      mine.filter((w) => w.server === s.name).map((w) => w.instructionsPerDelivery),
-    ]),
-  );
-  const base = median(perServer.get('tutorial') ?? []);
-  const ceiling = median(perServer.get('raw-ws') ?? []);
+  const of = (server: string, pick: (w: Window) => number) =>
+    median(mine.filter((w) => w.server === server).map(pick));
   const ratio = (x: number, b: number) => (Number.isFinite(x / b) ? `${(x / b).toFixed(2)}×` : '-');
+  const count = (x: number) => Math.round(x).toLocaleString('en-US');
   console.log(
     `\n${scenario.id} ${scenario.title}; ${scenario.commonRate / SLOWDOWN} deliveries/s under callgrind`,
   );
-  console.log(
-    '| server | instructions per delivery (median) | every window | vs tutorial | vs raw-ws | wrong |',
-  );
-  console.log('| --- | ---: | --- | ---: | ---: | ---: |');
-  for (const [server, counts] of perServer) {
-    const m = median(counts);
-    const wrong = mine.filter((w) => w.server === server).reduce((a, w) => a + w.wrong, 0);
-    const each = counts.map((c) => Math.round(c).toLocaleString('en-US')).join(', ');
+  console.log('instructions per delivery, median over windows; ratios to the tutorial server');
+  console.log('| server | main thread | vs tutorial | every window | all threads | vs tutorial | wrong |');
+  console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: |');
+  for (const { name } of servers) {
+    const main = of(name, (w) => w.main);
+    const all = of(name, (w) => w.all);
+    const each = mine.filter((w) => w.server === name).map((w) => count(w.main));
+    const wrong = mine.filter((w) => w.server === name).reduce((a, w) => a + w.wrong, 0);
     console.log(
-      `| ${server} | ${Math.round(m).toLocaleString('en-US')} | ${each} | ${ratio(m, base)} | ${ratio(m, ceiling)} | ${wrong} |`,
+      `| ${name} | ${count(main)} | ${ratio(
+        main,
+        of('tutorial', (w) => w.main),
+      )} | ${each.join(', ')} | ${count(all)} | ${ratio(
+        all,
+        of('tutorial', (w) => w.all),
+      )} | ${wrong} |`,
     );
   }
 }

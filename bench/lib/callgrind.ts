@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -18,6 +18,7 @@ export class Callgrind {
       'valgrind',
       '--tool=callgrind',
       '--dump-instr=no',
+      '--separate-threads=yes',
       `--callgrind-out-file=${this.outFile}`,
       `--vgdb-prefix=${this.vgdbPrefix}`,
     ];
@@ -28,16 +29,24 @@ export class Callgrind {
     this.control('--zero', pid);
   }
 
-  /** Ends a window: the instructions executed since zero(). */
-  async instructions(pid: number): Promise<number> {
+  /**
+   * Ends a window: the instructions executed since zero(), on the main thread (JavaScript, the
+   * event loop, scavenges) and on all threads (adding V8's concurrent marking and compilers,
+   * which swing from window to window with when a major collection happens to run).
+   */
+  async instructions(pid: number): Promise<{ main: number; all: number }> {
     this.control('--dump', pid);
-    const file = `${this.outFile}.${++this.dumps}`;
+    const dump = `callgrind.out.${++this.dumps}-`; // then the thread number: 01 is the main thread
     for (let tries = 0; tries < 100; tries++) {
-      const totals = existsSync(file) && /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
-      if (totals) return Number(totals[1]);
+      const files = readdirSync(this.dir).filter((f) => f.startsWith(dump));
+      const totals = files.map((f) => /^totals: (\d+)/m.exec(readFileSync(join(this.dir, f), 'utf8')));
+      if (files.includes(`${dump}01`) && totals.every(Boolean)) {
+        const count = (f: string) => Number(totals[files.indexOf(f)]![1]);
+        return { main: count(`${dump}01`), all: files.reduce((sum, f) => sum + count(f), 0) };
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`callgrind wrote no totals to ${file}`);
+    throw new Error(`callgrind wrote no totals for dump ${this.dumps} in ${this.dir}`);
   }
 
   // callgrind_control reaches the process through vgdb's FIFOs, named after the USER and HOST
