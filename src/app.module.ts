@@ -4,13 +4,14 @@ import type { AppConfig } from './config/load-config';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HttpApiModule } from './http/http-api.module';
+import { MetricsModule } from './metrics/metrics.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule],
+      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule, MetricsModule],
     };
   }
 }

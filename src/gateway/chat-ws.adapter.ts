@@ -7,11 +7,12 @@ import type { Duplex } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { AppConfig } from '../config/load-config';
+import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
 import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
 import { type DirectHandler, directHandlers, USE_NEST } from './direct-dispatch';
-import { decodeFrame, errorFrame } from './frames';
+import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
 
 type Handler = (data: unknown, event: string) => Promise<unknown>;
@@ -29,6 +30,7 @@ export class ChatWsAdapter extends WsAdapter {
   private closing = false;
   private readonly batch = new WriteBatch();
   private direct: Map<string, DirectHandler> | undefined;
+  private readonly metrics: MetricsService;
 
   constructor(
     private readonly app: INestApplication,
@@ -36,6 +38,7 @@ export class ChatWsAdapter extends WsAdapter {
     private readonly gatewayType: Type,
   ) {
     super(app);
+    this.metrics = app.get(MetricsService);
   }
 
   override create(): WebSocketServer {
@@ -46,9 +49,7 @@ export class ChatWsAdapter extends WsAdapter {
       perMessageDeflate: this.config.perMessageDeflate,
     });
     wss.on('error', (err) => this.logger.error(err));
-    this.heartbeat = new Heartbeat(wss.clients, this.config.heartbeatIntervalMs, () =>
-      this.logger.debug('Terminating a connection that missed a pong'),
-    );
+    this.heartbeat = new Heartbeat(wss.clients, this.config.heartbeatIntervalMs);
     this.heartbeat.start();
     this.http.on('upgrade', this.onUpgrade);
     this.wss = wss;
@@ -75,16 +76,27 @@ export class ChatWsAdapter extends WsAdapter {
 
   override bindClientDisconnect(conn: Connection, callback: () => void): void {
     conn.socket.once('close', (code: number) => {
+      const dropped = this.dropReason(conn);
+      if (dropped) this.metrics.disconnects[dropped].value++;
       if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
       this.logger.debug(`Connection ${conn.id} closed (${code})`);
       callback();
     });
   }
 
+  private dropReason(conn: Connection): DisconnectReason | undefined {
+    if (conn.droppedAsSlow) return 'slow_consumer';
+    if (this.heartbeat!.missedPong(conn.socket)) return 'heartbeat';
+    return undefined;
+  }
+
   // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; ws reports them
   // here. One listener for all sockets: an idle connection should cost as little as it can.
-  private readonly onSocketError = (err: Error): void =>
+  private readonly onSocketError = (err: Error & { code?: string }): void => {
+    const reason = WS_ERROR_REASONS[err.code!];
+    if (reason) this.metrics.disconnects[reason].value++;
     this.logger.debug(`Connection error: ${err.message}`);
+  };
 
   override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
     // Built at the first connection, when every global enhancer the app will have is in place.
@@ -101,7 +113,7 @@ export class ChatWsAdapter extends WsAdapter {
       } catch (err) {
         // Run inside ws's 'message' event: a throw must not reach ws (or the process).
         this.logger.error(err);
-        conn.sendJson(errorFrame('internal'));
+        this.reply(conn, errorFrame('internal'));
         return;
       }
       if (!started) return;
@@ -145,11 +157,12 @@ export class ChatWsAdapter extends WsAdapter {
     data: RawData,
     isBinary: boolean,
   ) {
-    const reply = (frame: unknown) => frame !== undefined && conn.sendJson(frame as object);
-    if (isBinary) return void reply(errorFrame('unsupported_frame'));
+    const reply = (frame: unknown) => frame !== undefined && this.reply(conn, frame as object);
+    if (isBinary) return void this.invalid(conn, errorFrame('unsupported_frame'));
     const decoded = decodeFrame(data.toString());
-    if (!decoded.ok) return void reply(decoded.error);
+    if (!decoded.ok) return void this.invalid(conn, decoded.error);
     const { event } = decoded.frame;
+    this.metrics.countFrame(event);
     const direct = this.direct!.get(event);
     const result = direct ? direct(conn, decoded.frame.data) : USE_NEST;
     if (result instanceof Promise) return result.then(reply);
@@ -163,6 +176,18 @@ export class ChatWsAdapter extends WsAdapter {
     );
   }
 
+  /** Every reply of the adapter's goes out here, so each error frame is counted once (WsErrorFilter counts its own). */
+  private reply(conn: Connection, frame: object): void {
+    const { type, code } = frame as ErrorFrame;
+    if (type === 'error') this.metrics.errors[code].value++;
+    conn.sendJson(frame);
+  }
+
+  private invalid(conn: Connection, error: ErrorFrame): void {
+    this.metrics.frames.invalid.value++;
+    this.reply(conn, error);
+  }
+
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const wss = this.wss!;
     if (pathOf(req.url) !== this.config.wsPath) return refuse(socket, '404 Not Found');
@@ -170,6 +195,12 @@ export class ChatWsAdapter extends WsAdapter {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
 }
+
+/** ws's codes for the protocol errors that close a connection (ws/lib/receiver.js). */
+const WS_ERROR_REASONS: Record<string, DisconnectReason | undefined> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'too_big',
+  WS_ERR_INVALID_UTF8: 'invalid_utf8',
+};
 
 function pathOf(url = '/'): string {
   const query = url.indexOf('?');

@@ -1,13 +1,15 @@
 /** Every frame of the wire protocol: decoding what clients send, building what the server sends. */
 
-export type ErrorCode =
-  | 'invalid_json'
-  | 'invalid_payload'
-  | 'unknown_event'
-  | 'not_in_room'
-  | 'too_many_rooms'
-  | 'unsupported_frame'
-  | 'internal';
+export const ERROR_CODES = [
+  'invalid_json',
+  'invalid_payload',
+  'unknown_event',
+  'not_in_room',
+  'too_many_rooms',
+  'unsupported_frame',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorDetail {
   field: string;
