@@ -4,6 +4,7 @@ import type { AppConfig } from './config/load-config';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HttpApiModule } from './http/http-api.module';
+import { loggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 
 @Module({})
@@ -11,7 +12,14 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule, MetricsModule],
+      imports: [
+        configModule(config),
+        loggingModule(config),
+        GatewayModule,
+        HttpApiModule,
+        HealthModule,
+        MetricsModule,
+      ],
     };
   }
 }

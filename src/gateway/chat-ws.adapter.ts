@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { LOG_LEVELS } from '../config/env.schema';
 import type { AppConfig } from '../config/load-config';
 import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
@@ -31,6 +32,8 @@ export class ChatWsAdapter extends WsAdapter {
   private readonly batch = new WriteBatch();
   private direct: Map<string, DirectHandler> | undefined;
   private readonly metrics: MetricsService;
+  // Checked before the connection lines are built: the peer's address costs a system call.
+  private readonly logsConnections: boolean;
 
   constructor(
     private readonly app: INestApplication,
@@ -39,6 +42,7 @@ export class ChatWsAdapter extends WsAdapter {
   ) {
     super(app);
     this.metrics = app.get(MetricsService);
+    this.logsConnections = LOG_LEVELS.indexOf(config.logLevel) >= LOG_LEVELS.indexOf('debug');
   }
 
   override create(): WebSocketServer {
@@ -69,18 +73,26 @@ export class ChatWsAdapter extends WsAdapter {
       );
       socket.on('error', this.onSocketError);
       this.heartbeat!.track(socket);
-      this.logger.debug(`Connection ${conn.id} opened`); // no remoteAddress: a syscall per connection
+      if (this.logsConnections) {
+        this.logger.debug({ conn: conn.id, remoteAddress: req.socket.remoteAddress }, 'Connection opened');
+      }
       callback(conn, req);
     });
   }
 
   override bindClientDisconnect(conn: Connection, callback: () => void): void {
-    conn.socket.once('close', (code: number) => {
+    conn.socket.once('close', (code: number, reason: Buffer) => {
       const dropped = this.dropReason(conn);
       if (dropped) this.metrics.disconnects[dropped].value++;
       if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
-      this.logger.debug(`Connection ${conn.id} closed (${code})`);
-      callback();
+      callback(); // leaves its rooms
+      if (this.logsConnections) {
+        const rooms = conn.roomsAtExit;
+        this.logger.debug(
+          { conn: conn.id, code, reason: String(reason), rooms, dropped },
+          'Connection closed',
+        );
+      }
     });
   }
 
