@@ -1,7 +1,7 @@
-import { INestApplication, LogLevel } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { LOG_LEVELS } from './config/env.schema';
 import type { AppConfig } from './config/load-config';
 import { setupOpenApi } from './docs/openapi';
 import { ChatGateway } from './gateway/chat.gateway';
@@ -9,14 +9,11 @@ import { ChatWsAdapter } from './gateway/chat-ws.adapter';
 
 /** The app as main.ts runs it; tests build it the same way. Call listen() on the result. */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config), {
-    logger: levelsUpTo(config.logLevel),
-  });
+  // Nest's own lines and every `new Logger(...)` go through pino from here on; what Nest logs
+  // while the app is built waits for it.
+  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new ChatWsAdapter(app, config, ChatGateway));
   setupOpenApi(app);
   return app;
-}
-
-function levelsUpTo(level: LogLevel): LogLevel[] {
-  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
 }

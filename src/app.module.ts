@@ -5,6 +5,8 @@ import { DocsModule } from './docs/docs.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HttpApiModule } from './http/http-api.module';
+import { loggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PageModule } from './page/page.module';
 
 @Module({})
@@ -12,7 +14,16 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [configModule(config), GatewayModule, HttpApiModule, HealthModule, DocsModule, PageModule],
+      imports: [
+        configModule(config),
+        loggingModule(config),
+        GatewayModule,
+        HttpApiModule,
+        HealthModule,
+        MetricsModule,
+        DocsModule,
+        PageModule,
+      ],
     };
   }
 }

@@ -13,6 +13,7 @@ describe(loadConfig.name, () => {
       heartbeatIntervalMs: 30000,
       shutdownTimeoutMs: 3000,
       logLevel: 'log',
+      logFormat: 'json',
       perMessageDeflate: false,
       redisUrl: undefined,
       redisClusterNodes: undefined,
@@ -26,8 +27,15 @@ describe(loadConfig.name, () => {
       WS_PATH: '/chat',
       PER_MESSAGE_DEFLATE: 'true',
       LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'pretty',
     });
-    expect(config).toMatchObject({ port: 9000, wsPath: '/chat', perMessageDeflate: true, logLevel: 'debug' });
+    expect(config).toMatchObject({
+      port: 9000,
+      wsPath: '/chat',
+      perMessageDeflate: true,
+      logLevel: 'debug',
+      logFormat: 'pretty',
+    });
   });
 
   it('treats an empty value as unset', () => {
@@ -52,6 +60,7 @@ describe(loadConfig.name, () => {
     ['SHUTDOWN_TIMEOUT_MS', '0'],
     ['SHUTDOWN_TIMEOUT_MS', '999999'],
     ['LOG_LEVEL', 'chatty'],
+    ['LOG_FORMAT', 'yaml'],
     ['PER_MESSAGE_DEFLATE', 'yes'],
     ['REDIS_URL', 'localhost:6379'],
     ['REDIS_PREFIX', '{rooms}'],

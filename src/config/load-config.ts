@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { EnvSchema, LogLevel } from './env.schema';
+import { EnvSchema, LogFormat, LogLevel } from './env.schema';
 
 /** The validated, frozen settings the app runs with (camelCase names of EnvSchema's variables). */
 export interface AppConfig {
@@ -14,6 +14,8 @@ export interface AppConfig {
   readonly heartbeatIntervalMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** JSON lines, or pino-pretty's for a person at a terminal. */
+  readonly logFormat: LogFormat;
   readonly perMessageDeflate: boolean;
   /** Cluster mode on one Redis when set. */
   readonly redisUrl: string | undefined;
@@ -74,6 +76,7 @@ function toAppConfig(s: EnvSchema): AppConfig {
     heartbeatIntervalMs: s.HEARTBEAT_INTERVAL_MS,
     shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
+    logFormat: s.LOG_FORMAT,
     perMessageDeflate: s.PER_MESSAGE_DEFLATE,
     redisUrl: s.REDIS_URL,
     redisClusterNodes: s.REDIS_CLUSTER_NODES?.split(','),

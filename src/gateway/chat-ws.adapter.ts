@@ -6,12 +6,14 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { LOG_LEVELS } from '../config/env.schema';
 import type { AppConfig } from '../config/load-config';
+import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
 import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
 import { type DirectHandler, directHandlers, USE_NEST } from './direct-dispatch';
-import { decodeFrame, errorFrame } from './frames';
+import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
 
 type Handler = (data: unknown, event: string) => Promise<unknown>;
@@ -29,6 +31,9 @@ export class ChatWsAdapter extends WsAdapter {
   private closing = false;
   private readonly batch = new WriteBatch();
   private direct: Map<string, DirectHandler> | undefined;
+  private readonly metrics: MetricsService;
+  // Checked before the connection lines are built: the peer's address costs a system call.
+  private readonly logsConnections: boolean;
 
   constructor(
     private readonly app: INestApplication,
@@ -36,6 +41,8 @@ export class ChatWsAdapter extends WsAdapter {
     private readonly gatewayType: Type,
   ) {
     super(app);
+    this.metrics = app.get(MetricsService);
+    this.logsConnections = LOG_LEVELS.indexOf(config.logLevel) >= LOG_LEVELS.indexOf('debug');
   }
 
   override create(): WebSocketServer {
@@ -46,9 +53,7 @@ export class ChatWsAdapter extends WsAdapter {
       perMessageDeflate: this.config.perMessageDeflate,
     });
     wss.on('error', (err) => this.logger.error(err));
-    this.heartbeat = new Heartbeat(wss.clients, this.config.heartbeatIntervalMs, () =>
-      this.logger.debug('Terminating a connection that missed a pong'),
-    );
+    this.heartbeat = new Heartbeat(wss.clients, this.config.heartbeatIntervalMs);
     this.heartbeat.start();
     this.http.on('upgrade', this.onUpgrade);
     this.wss = wss;
@@ -68,23 +73,42 @@ export class ChatWsAdapter extends WsAdapter {
       );
       socket.on('error', this.onSocketError);
       this.heartbeat!.track(socket);
-      this.logger.debug(`Connection ${conn.id} opened`); // no remoteAddress: a syscall per connection
+      if (this.logsConnections) {
+        this.logger.debug({ conn: conn.id, remoteAddress: req.socket.remoteAddress }, 'Connection opened');
+      }
       callback(conn, req);
     });
   }
 
   override bindClientDisconnect(conn: Connection, callback: () => void): void {
-    conn.socket.once('close', (code: number) => {
+    conn.socket.once('close', (code: number, reason: Buffer) => {
+      const dropped = this.dropReason(conn);
+      if (dropped) this.metrics.disconnects[dropped].value++;
       if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
-      this.logger.debug(`Connection ${conn.id} closed (${code})`);
-      callback();
+      callback(); // leaves its rooms
+      if (this.logsConnections) {
+        const rooms = conn.roomsAtExit;
+        this.logger.debug(
+          { conn: conn.id, code, reason: String(reason), rooms, dropped },
+          'Connection closed',
+        );
+      }
     });
+  }
+
+  private dropReason(conn: Connection): DisconnectReason | undefined {
+    if (conn.droppedAsSlow) return 'slow_consumer';
+    if (this.heartbeat!.missedPong(conn.socket)) return 'heartbeat';
+    return undefined;
   }
 
   // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; ws reports them
   // here. One listener for all sockets: an idle connection should cost as little as it can.
-  private readonly onSocketError = (err: Error): void =>
+  private readonly onSocketError = (err: Error & { code?: string }): void => {
+    const reason = WS_ERROR_REASONS[err.code!];
+    if (reason) this.metrics.disconnects[reason].value++;
     this.logger.debug(`Connection error: ${err.message}`);
+  };
 
   override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
     // Built at the first connection, when every global enhancer the app will have is in place.
@@ -101,7 +125,7 @@ export class ChatWsAdapter extends WsAdapter {
       } catch (err) {
         // Run inside ws's 'message' event: a throw must not reach ws (or the process).
         this.logger.error(err);
-        conn.sendJson(errorFrame('internal'));
+        this.reply(conn, errorFrame('internal'));
         return;
       }
       if (!started) return;
@@ -145,11 +169,12 @@ export class ChatWsAdapter extends WsAdapter {
     data: RawData,
     isBinary: boolean,
   ) {
-    const reply = (frame: unknown) => frame !== undefined && conn.sendJson(frame as object);
-    if (isBinary) return void reply(errorFrame('unsupported_frame'));
+    const reply = (frame: unknown) => frame !== undefined && this.reply(conn, frame as object);
+    if (isBinary) return void this.invalid(conn, errorFrame('unsupported_frame'));
     const decoded = decodeFrame(data.toString());
-    if (!decoded.ok) return void reply(decoded.error);
+    if (!decoded.ok) return void this.invalid(conn, decoded.error);
     const { event } = decoded.frame;
+    this.metrics.countFrame(event);
     const direct = this.direct!.get(event);
     const result = direct ? direct(conn, decoded.frame.data) : USE_NEST;
     if (result instanceof Promise) return result.then(reply);
@@ -163,6 +188,18 @@ export class ChatWsAdapter extends WsAdapter {
     );
   }
 
+  /** Every reply of the adapter's goes out here, so each error frame is counted once (WsErrorFilter counts its own). */
+  private reply(conn: Connection, frame: object): void {
+    const { type, code } = frame as ErrorFrame;
+    if (type === 'error') this.metrics.errors[code].value++;
+    conn.sendJson(frame);
+  }
+
+  private invalid(conn: Connection, error: ErrorFrame): void {
+    this.metrics.frames.invalid.value++;
+    this.reply(conn, error);
+  }
+
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const wss = this.wss!;
     if (pathOf(req.url) !== this.config.wsPath) return refuse(socket, '404 Not Found');
@@ -170,6 +207,12 @@ export class ChatWsAdapter extends WsAdapter {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
 }
+
+/** ws's codes for the protocol errors that close a connection (ws/lib/receiver.js). */
+const WS_ERROR_REASONS: Record<string, DisconnectReason | undefined> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'too_big',
+  WS_ERR_INVALID_UTF8: 'invalid_utf8',
+};
 
 function pathOf(url = '/'): string {
   const query = url.indexOf('?');

@@ -14,6 +14,7 @@ import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from
 import { configModule } from '../config/config.module';
 import { loadConfig } from '../config/load-config';
 import type { Connection } from '../rooms/connection';
+import { MetricsModule } from '../metrics/metrics.module';
 import { RoomsModule } from '../rooms/rooms.module';
 import { ChatGateway } from './chat.gateway';
 import { directHandlers, USE_NEST } from './direct-dispatch';
@@ -73,7 +74,7 @@ class GuardedGateway {
 
 async function appWith(gateway: object, setup: (app: INestApplication) => void = () => undefined) {
   const moduleRef = await Test.createTestingModule({
-    imports: [configModule(loadConfig({})), RoomsModule],
+    imports: [configModule(loadConfig({})), RoomsModule, MetricsModule],
     providers: [gateway as never],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });

@@ -43,7 +43,7 @@ export function directHandlers(app: INestApplicationContext, gatewayType: Type):
   if (hasGlobalEnhancers(app.get(ApplicationConfig)) || !hasOnlyOurEnhancers(gatewayType)) return handlers;
   const gateway = app.get(gatewayType) as Record<string, (...args: unknown[]) => unknown>;
   const pipe = app.get(WsValidationPipe, { strict: false });
-  const filter = new WsErrorFilter();
+  const filter = app.get(WsErrorFilter, { strict: false });
   for (const methodName of Object.getOwnPropertyNames(gatewayType.prototype)) {
     const method = gatewayType.prototype[methodName] as unknown;
     if (typeof method !== 'function' || !Reflect.getMetadata(MESSAGE_MAPPING_METADATA, method)) continue;

@@ -1,6 +1,6 @@
 /** Every frame of the wire protocol: decoding what clients send, building what the server sends. */
 
-/** Every error code a client may get (the AsyncAPI document lists them from here). */
+/** Every error code a client may get (the AsyncAPI document and the metrics list them from here). */
 export const ERROR_CODES = [
   'invalid_json',
   'invalid_payload',

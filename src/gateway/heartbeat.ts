@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws';
  */
 export class Heartbeat {
   private readonly answered = new WeakSet<WebSocket>();
+  private readonly missed = new WeakSet<WebSocket>();
   // One pong listener shared by every socket (ws calls it with the socket as `this`), so an
   // idle connection costs no closure of its own.
   private readonly markAnswered: (this: WebSocket) => void;
@@ -15,7 +16,6 @@ export class Heartbeat {
   constructor(
     private readonly clients: ReadonlySet<WebSocket>,
     private readonly intervalMs: number,
-    private readonly onMissedPong: (socket: WebSocket) => void,
   ) {
     const answered = this.answered;
     this.markAnswered = function () {
@@ -26,6 +26,11 @@ export class Heartbeat {
   track(socket: WebSocket): void {
     this.answered.add(socket);
     socket.on('pong', this.markAnswered);
+  }
+
+  /** Whether it was this that terminated the socket. */
+  missedPong(socket: WebSocket): boolean {
+    return this.missed.has(socket);
   }
 
   start(): void {
@@ -43,7 +48,7 @@ export class Heartbeat {
         socket.ping();
         continue;
       }
-      this.onMissedPong(socket);
+      this.missed.add(socket);
       socket.terminate();
     }
   }

@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { MetricsService } from '../metrics/metrics.service';
 import type { Connection } from '../rooms/connection';
 import { WsErrorFilter } from './ws-error.filter';
 import { InvalidPayloadException } from './ws-validation.pipe';
 
 describe(WsErrorFilter.name, () => {
-  const sut = new WsErrorFilter();
+  const metrics = new MetricsService();
+  const sut = new WsErrorFilter(metrics);
   const conn = { id: 'c1', sendJson: jest.fn() } as unknown as Connection & { sendJson: jest.Mock };
   const host = (event: string) => {
     const h = new ExecutionContextHost([conn, {}, event]);
@@ -24,6 +26,7 @@ describe(WsErrorFilter.name, () => {
       event: 'join',
       details,
     });
+    expect(metrics.errors.invalid_payload.value).toBe(1);
   });
 
   it('answers a bug with internal, without details, and logs it with the event and connection', () => {
@@ -36,6 +39,7 @@ describe(WsErrorFilter.name, () => {
       event: 'message',
     });
     expect(JSON.stringify(sent())).not.toContain('secret');
+    expect(metrics.errors.internal.value).toBe(1);
     expect(log).toHaveBeenCalledWith(
       expect.stringMatching(/"message".*c1/),
       expect.stringContaining('secret internals'),

@@ -2,12 +2,14 @@ import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { RedisEngine } from '../cluster/redis-engine';
 import type { AppConfigService } from '../config/config.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ROOMS_ENGINE, type RoomsEngine } from './engine';
 import { MemoryEngine } from './memory-engine';
 import { RoomsService } from './rooms.service';
 
 /** RoomsService on the engine the configuration asks for: REDIS_URL or REDIS_CLUSTER_NODES set means cluster mode. */
 @Module({
+  imports: [MetricsModule],
   providers: [
     RoomsService,
     {

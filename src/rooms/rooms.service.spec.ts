@@ -1,10 +1,11 @@
 import { ConfigService } from '@nestjs/config';
 import type { WebSocket } from 'ws';
 import type { AppConfigService } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { Connection } from './connection';
 import type { Census } from './engine';
 import { MemoryEngine } from './memory-engine';
-import { WriteBatch } from './outbound';
+import { OutboundText, WriteBatch } from './outbound';
 import { RoomsService } from './rooms.service';
 
 /**
@@ -55,6 +56,7 @@ function connection(slowConsumerBytes = 1024, extensions = '') {
 
 describe(RoomsService.name, () => {
   let sut: RoomsService;
+  let metrics: MetricsService;
   const connected = (slowConsumerBytes?: number) => {
     const c = connection(slowConsumerBytes);
     sut.connect(c.conn);
@@ -62,9 +64,11 @@ describe(RoomsService.name, () => {
   };
 
   beforeEach(() => {
+    metrics = new MetricsService();
     sut = new RoomsService(
       new ConfigService({ maxRoomsPerConnection: 3 }) as AppConfigService,
       new MemoryEngine(),
+      metrics,
     );
   });
 
@@ -246,6 +250,60 @@ describe(RoomsService.name, () => {
       sut.disconnect(a.conn);
       sut.disconnect(a.conn);
       expect(sut.census()).toEqual({ rooms: [{ name: 'r1', members: 1 }], connections: 1 });
+    });
+  });
+
+  describe('metrics', () => {
+    const counts = () => ({
+      joins: metrics.joins.value,
+      leaves: metrics.leaves.value,
+      messages: metrics.deliveries.message.value,
+      broadcasts: metrics.deliveries.broadcast.value,
+    });
+    const fanouts = async () =>
+      (await metrics.registry.getSingleMetricAsString('chat_fanout_seconds')).match(/_count (\d+)/)![1];
+
+    it('counts memberships added and ended, a repeat join and a repeat disconnect adding nothing', () => {
+      const [a, b] = [connected(), connected()];
+      sut.join(a.conn, 'r1');
+      sut.join(a.conn, 'r1');
+      sut.join(a.conn, 'r2');
+      sut.join(b.conn, 'r1');
+      sut.leave(b.conn, 'r1');
+      sut.leave(b.conn, 'r1'); // not_in_room
+      sut.disconnect(a.conn);
+      sut.disconnect(a.conn);
+      expect(counts()).toMatchObject({ joins: 3, leaves: 3 });
+    });
+
+    it('counts a delivery per recipient reached and a fan-out per message', async () => {
+      const [a, b, c] = [connected(), connected(), connected()];
+      [a, b, c].forEach((x) => sut.join(x.conn, 'room1'));
+      sut.send(a.conn, 'to two');
+      sut.broadcast(a.conn, 'to three');
+      sut.deliverToRoom('room1', new OutboundText('{}')); // from another instance
+      sut.deliverToRoom('nobody-here', new OutboundText('{}'));
+      expect(counts()).toMatchObject({ messages: 5, broadcasts: 3 });
+      expect(await fanouts()).toBe('3');
+    });
+
+    it('does not count a delivery to a member dropped as slow, and counts its leaves once', () => {
+      const [a, slow, ok] = [connected(), connected(64), connected()];
+      [a, slow, ok].forEach((x) => sut.join(x.conn, 'room1'));
+      slow.socket._socket.writableLength = 65;
+      sut.send(a.conn, 'x');
+      sut.disconnect(slow.conn); // its close event, later
+      expect(counts()).toMatchObject({ messages: 1, leaves: 1 });
+    });
+
+    it('gives the gauges the rooms and connections here', async () => {
+      const [a, b] = [connected(), connected()];
+      sut.join(a.conn, 'r1');
+      sut.join(b.conn, 'r2');
+      sut.join(b.conn, 'r1');
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/^chat_rooms 2$/m);
+      expect(text).toMatch(/^chat_connections 2$/m);
     });
   });
 

@@ -3,6 +3,9 @@ import { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
 import { broadcastFrame, type ErrorCode, roomMessageFrame } from '../gateway/frames';
+import type { FastHistogram } from '../metrics/fast-histogram';
+import { MetricsService } from '../metrics/metrics.service';
+import type { Tally } from '../metrics/tally';
 import { Connection } from './connection';
 import {
   byBusiestThenName,
@@ -34,12 +37,20 @@ export class RoomsService implements LocalRooms {
   private lastId = 0;
   /** GET /rooms's sorted list of local rooms, kept until membership changes. */
   private sorted: RoomCount[] | undefined;
+  private readonly messageDeliveries: Tally;
+  private readonly broadcastDeliveries: Tally;
+  private readonly fanout: FastHistogram;
 
   constructor(
     @Inject(ConfigService) config: AppConfigService,
     @Inject(ROOMS_ENGINE) private readonly engine: RoomsEngine,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {
     this.maxRoomsPerConnection = config.get('maxRoomsPerConnection', { infer: true });
+    this.messageDeliveries = metrics.deliveries.message;
+    this.broadcastDeliveries = metrics.deliveries.broadcast;
+    this.fanout = metrics.fanout;
+    metrics.readSizesFrom({ rooms: () => this.members.size, connections: () => this.connections.size });
     engine.attach(this);
   }
 
@@ -51,6 +62,7 @@ export class RoomsService implements LocalRooms {
   /** Leaves every room at once; safe to call more than once. */
   disconnect(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
+    this.metrics.leaves.value += conn.rooms.size;
     for (const room of conn.rooms) this.engine.left(room, this.removeMember(room, conn));
     conn.exitAll();
     this.engine.connectionsChanged();
@@ -73,12 +85,14 @@ export class RoomsService implements LocalRooms {
     if (!members.has(conn)) {
       members.add(conn);
       this.sorted = undefined;
+      this.metrics.joins.value++;
     }
     return withMembers(this.engine.joined(room, members.size));
   }
 
   leave(conn: Connection, room: string): MaybeAsync<Outcome<{ members: number }>> {
     if (!conn.exit(room)) return { ok: false, code: 'not_in_room' };
+    this.metrics.leaves.value++;
     return withMembers(this.engine.left(room, this.removeMember(room, conn)));
   }
 
@@ -88,7 +102,7 @@ export class RoomsService implements LocalRooms {
     const members = this.members.get(room)!; // conn is in room, so the room has members
     const frame = roomMessageFrame(room, message, conn.from, this.nextId(), Date.now());
     const text = new OutboundText(JSON.stringify(frame));
-    this.deliver(members, text, conn);
+    this.deliver(members, text, this.messageDeliveries, conn);
     this.engine.publish(room, text);
     return { ok: true, room };
   }
@@ -97,7 +111,7 @@ export class RoomsService implements LocalRooms {
   broadcast(conn: Connection, message: string): void {
     const frame = broadcastFrame(message, conn.from, this.nextId(), Date.now());
     const text = new OutboundText(JSON.stringify(frame));
-    this.deliver(this.connections, text);
+    this.deliver(this.connections, text, this.broadcastDeliveries);
     this.engine.broadcast(text);
   }
 
@@ -113,11 +127,11 @@ export class RoomsService implements LocalRooms {
 
   deliverToRoom(room: string, text: OutboundText): void {
     const members = this.members.get(room);
-    if (members) this.deliver(members, text);
+    if (members) this.deliver(members, text, this.messageDeliveries);
   }
 
   deliverToAll(text: OutboundText): void {
-    this.deliver(this.connections, text);
+    this.deliver(this.connections, text, this.broadcastDeliveries);
   }
 
   localMembers(room: string): number {
@@ -132,13 +146,24 @@ export class RoomsService implements LocalRooms {
   }
 
   // Serialized once by the caller, framed at most once: every recipient gets the same bytes.
-  private deliver(recipients: Set<Connection>, payload: OutboundText, except?: Connection): void {
+  // Counted once per fan-out, not per recipient: the loop stays as it was.
+  private deliver(
+    recipients: Set<Connection>,
+    payload: OutboundText,
+    deliveries: Tally,
+    except?: Connection,
+  ): void {
+    const started = performance.now();
+    let delivered = 0;
     for (const member of recipients) {
       if (member === except) continue;
       // A peer that cannot take the frame is closing or was just dropped as slow:
       // take it out of its rooms now, not when its close event arrives.
-      if (!member.send(payload)) this.disconnect(member);
+      if (member.send(payload)) delivered++;
+      else this.disconnect(member);
     }
+    deliveries.value += delivered;
+    this.fanout.observe((performance.now() - started) / 1000);
   }
 
   /** The room's local member count afterwards. */

@@ -8,7 +8,10 @@ export interface ServerProcess {
   child: ChildProcess;
   httpUrl: string;
   wsUrl: string;
+  /** stdout and stderr as they came. */
   output: () => string;
+  /** stdout alone: the log lines. */
+  stdout: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -28,20 +31,23 @@ export function spawnServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stdout = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const server = { child, output: () => output, exited, httpUrl: '', wsUrl: '' };
+  const server = { child, output: () => output, stdout: () => stdout, exited, httpUrl: '', wsUrl: '' };
   const listening = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const match = /Listening on (http:\/\/\S+), WebSocket at (\S+)/.exec(output);
+      // The line is JSON by default, so the path ends at a quote.
+      const match = /Listening on (http:\/\/\S+), WebSocket at ([^\s"]+)/.exec(output);
       if (match && !server.httpUrl) {
         server.httpUrl = match[1].replace('[::1]', '127.0.0.1');
         server.wsUrl = `${server.httpUrl.replace('http', 'ws')}${match[2]}`;
         resolve();
       }
     };
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     void exited.then(() => reject(new Error(`server exited before listening:\n${output}`)));

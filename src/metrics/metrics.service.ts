@@ -1,0 +1,139 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { ERROR_CODES } from '../gateway/frames';
+import { FastHistogram } from './fast-histogram';
+import { Tally, tallies } from './tally';
+
+const EVENTS = ['join', 'leave', 'message', 'broadcast', 'echo'] as const;
+/**
+ * chat_frames_total's labels: the protocol's events, `unknown` for any other event name and
+ * `invalid` for a frame that did not decode (or was binary), so clients cannot add series.
+ */
+export const FRAME_LABELS = [...EVENTS, 'unknown', 'invalid'] as const;
+export const DELIVERY_TYPES = ['message', 'broadcast'] as const;
+/** Why the server cut a connection off (a client's own close is not counted). */
+export const DISCONNECT_REASONS = ['slow_consumer', 'heartbeat', 'too_big', 'invalid_utf8'] as const;
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+
+// From a few microseconds (a small room) to tens of milliseconds (a broadcast to many thousands).
+const FANOUT_BUCKETS = [5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1];
+
+/** This instance's sizes, which the gauges read when scraped rather than being kept up to date. */
+export interface LocalSizes {
+  rooms(): number;
+  connections(): number;
+}
+
+/**
+ * Every metric GET /metrics serves, in a registry of this app's own: prom-client's global one
+ * would mix (and refuse) the metrics of two apps in one process, as in the tests. The hot path
+ * adds to Tallies, plain numbers that each metric reads when scraped, because prom-client's
+ * labelled inc() builds a key string on every call.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+  readonly joins = new Tally();
+  readonly leaves = new Tally();
+  readonly frames = tallies(FRAME_LABELS);
+  readonly deliveries = tallies(DELIVERY_TYPES);
+  readonly errors = tallies(ERROR_CODES);
+  readonly disconnects = tallies(DISCONNECT_REASONS);
+  readonly fanout: FastHistogram;
+  private readonly framesByEvent = new Map<string, Tally>(EVENTS.map((event) => [event, this.frames[event]]));
+  private sizes: LocalSizes = { rooms: () => 0, connections: () => 0 };
+
+  constructor() {
+    const registers = [this.registry];
+    const sizes = () => this.sizes;
+    new Gauge({
+      name: 'chat_connections',
+      help: 'Open WebSocket connections on this instance',
+      registers,
+      collect() {
+        this.set(sizes().connections());
+      },
+    });
+    new Gauge({
+      name: 'chat_rooms',
+      help: 'Rooms with members on this instance',
+      registers,
+      collect() {
+        this.set(sizes().rooms());
+      },
+    });
+    counter(registers, 'chat_joins_total', 'Memberships added (a repeat join adds none)', this.joins);
+    counter(
+      registers,
+      'chat_leaves_total',
+      'Memberships ended, by leave or by the connection closing',
+      this.leaves,
+    );
+    labelled(registers, 'chat_frames_total', 'Frames received, by event', 'event', this.frames);
+    labelled(
+      registers,
+      'chat_deliveries_total',
+      'Messages delivered, one per recipient',
+      'type',
+      this.deliveries,
+    );
+    labelled(registers, 'chat_errors_total', 'Error frames sent, by code', 'code', this.errors);
+    labelled(
+      registers,
+      'chat_disconnects_total',
+      'Connections the server cut off',
+      'reason',
+      this.disconnects,
+    );
+    this.fanout = new FastHistogram(
+      'chat_fanout_seconds',
+      "Time to hand one message to this instance's recipients",
+      FANOUT_BUCKETS,
+      this.registry,
+    );
+  }
+
+  /** Event-loop lag, CPU, memory, GC: started with the app, not by a unit spec that only constructs this. */
+  onModuleInit(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  countFrame(event: string): void {
+    (this.framesByEvent.get(event) ?? this.frames.unknown).value++;
+  }
+
+  readSizesFrom(sizes: LocalSizes): void {
+    this.sizes = sizes;
+  }
+}
+
+function counter(registers: Registry[], name: string, help: string, tally: Tally): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(tally.value);
+    },
+  });
+}
+
+function labelled(
+  registers: Registry[],
+  name: string,
+  help: string,
+  labelName: string,
+  byLabel: Record<string, Tally>,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [labelName],
+    registers,
+    collect() {
+      this.reset();
+      for (const [label, tally] of Object.entries(byLabel)) this.inc({ [labelName]: label }, tally.value);
+    },
+  });
+}

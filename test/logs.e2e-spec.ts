@@ -1,0 +1,107 @@
+import request from 'supertest';
+import { eventually } from './support/eventually';
+import { type ServerProcess, spawnServer } from './support/server-process';
+import { joinAll, TestClient } from './support/ws-client';
+
+type Line = Record<string, unknown> & { level: number; msg: string };
+const DEBUG = 20;
+const INFO = 30;
+
+/** stdout as log records: every line must be one JSON object. */
+const records = (server: ServerProcess): Line[] =>
+  server
+    .stdout()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Line);
+
+describe('logs (e2e)', () => {
+  let server: ReturnType<typeof spawnServer>;
+  afterEach(async () => {
+    server.child.kill('SIGTERM');
+    await server.exited;
+  });
+
+  it('at debug: JSON lines, one per connection opened and closed, none per message', async () => {
+    server = spawnServer({ LOG_LEVEL: 'debug' });
+    await server.listening;
+    expect(records(server).find((r) => r.msg.startsWith('Listening on'))).toMatchObject({
+      level: INFO,
+      context: 'Main',
+    });
+    const [a, b] = await Promise.all([TestClient.connect(server.wsUrl), TestClient.connect(server.wsUrl)]);
+    await joinAll([a, b], 'logged');
+    a.send({ type: 'message', message: 'first' });
+    const id = (await b.next('message')).from as string;
+    const about = () => records(server).filter((r) => r.conn === id);
+
+    await eventually(() => expect(about()).toHaveLength(1));
+    const quiet = server.stdout();
+    for (let i = 0; i < 50; i++) a.send({ type: 'message', message: `m${i}` });
+    for (let i = 0; i < 50; i++) await b.next('message');
+    a.send({ type: 'broadcast', message: 'all' });
+    await a.next('broadcast');
+    await a.request({ type: 'echo', message: 'e' }, 'echo');
+    await a.request('not json', 'error');
+    expect(server.stdout()).toBe(quiet);
+
+    a.socket.close(1000, 'bye');
+    await eventually(() => expect(about()).toHaveLength(2));
+    const [opened, closed] = about();
+    expect(opened).toMatchObject({
+      level: DEBUG,
+      msg: 'Connection opened',
+      context: 'ChatWsAdapter',
+      remoteAddress: '127.0.0.1',
+    });
+    expect(closed).toMatchObject({
+      level: DEBUG,
+      msg: 'Connection closed',
+      code: 1000,
+      reason: 'bye',
+      rooms: 1,
+    });
+    b.close();
+  }, 30_000);
+
+  it('logs an HTTP request at debug, but not health probes or metric scrapes', async () => {
+    server = spawnServer({ LOG_LEVEL: 'debug' });
+    await server.listening;
+    const before = records(server).length;
+    for (const path of ['/health', '/health/ready', '/metrics'])
+      await request(server.httpUrl).get(path).expect(200);
+    await request(server.httpUrl).get('/rooms/nobody').expect(404);
+    await eventually(() => expect(records(server).length).toBe(before + 1));
+    expect(records(server).at(-1)).toMatchObject({
+      level: DEBUG,
+      msg: 'request completed',
+      req: expect.objectContaining({ url: '/rooms/nobody' }),
+      res: expect.objectContaining({ statusCode: 404 }),
+    });
+  }, 30_000);
+
+  it('at the default level: no debug lines, connections included', async () => {
+    server = spawnServer({ LOG_LEVEL: 'log' });
+    await server.listening;
+    const client = await TestClient.connect(server.wsUrl);
+    await client.request({ type: 'join', room: 'quiet' }, 'joined');
+    client.close();
+    await eventually(async () =>
+      expect((await request(server.httpUrl).get('/rooms')).body.connections).toBe(0),
+    );
+    const levels = records(server).map((r) => r.level);
+    expect(levels.length).toBeGreaterThan(0);
+    expect(Math.min(...levels)).toBe(INFO);
+  }, 30_000);
+
+  it('LOG_FORMAT=pretty writes lines for people instead of JSON', async () => {
+    server = spawnServer({ LOG_FORMAT: 'pretty' });
+    await server.listening;
+    const listening = server
+      .stdout()
+      .split('\n')
+      .find((line) => line.includes('Listening on'));
+    expect(listening).toMatch(/INFO.*Listening on http:\/\/127\.0\.0\.1:\d+, WebSocket at \/ws/);
+    expect(() => JSON.parse(listening!)).toThrow();
+  }, 30_000);
+});
