@@ -40,6 +40,7 @@ describe('the OpenAPI document at /docs-json (e2e)', () => {
       '/health': ['200'],
       '/health/ready': ['200', '503'],
       '/asyncapi.json': ['200'],
+      '/metrics': ['200'],
     });
     for (const item of Object.values(doc.paths)) {
       for (const response of Object.values(item.get.responses)) expect(response.description).not.toBe('');
@@ -79,6 +80,12 @@ describe('the OpenAPI document at /docs-json (e2e)', () => {
     expect({ body: res.body, valid: validate(res.body), errors: validate.errors }).toMatchObject({
       valid: true,
     });
+  });
+
+  it('describes GET /metrics as the text Prometheus scrapes', async () => {
+    const res = await request(server.httpUrl).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(Object.keys(doc.paths['/metrics'].get.responses[200].content!)).toEqual(['text/plain']);
   });
 
   it('serves the Swagger UI at /docs', async () => {
