@@ -139,6 +139,13 @@ describe('bad input (e2e)', () => {
     expect(await sender.request(wide)).toEqual({ type: 'echo', message: 'wide' });
   });
 
+  it('relays a message as valid JSON when a decoy field imitates it', async () => {
+    // The nested value's text starts like the real message, up to an escaped quote; a relay
+    // that took the message's JSON from the first "message" in the frame would send broken JSON.
+    alice.send('{"x":{"message":"a\\"b"},"type":"message","message":"a\\\\"}');
+    expect(await bob.next('message')).toMatchObject({ room: 'bystanders', message: 'a\\' });
+  });
+
   it('accepts emoji sequences (zero-width joiners) in display names', async () => {
     expect(await sender.request({ type: 'join', room: 'home', name: '👨‍👩‍👧 family' })).toMatchObject({
       type: 'joined',

@@ -1,36 +1,30 @@
-import { decodeFrame } from './frames';
+import { broadcastJson, decodeFrame, roomMessageJson } from './frames';
+import { FRAME_TEXT } from './message-json';
+
+// Decoded fields carry the frame's text under a symbol, for message-json.ts.
+const decodes = (text: string, event: string, data: object) =>
+  expect(decodeFrame(text)).toEqual({ ok: true, frame: { event, data: { ...data, [FRAME_TEXT]: text } } });
 
 describe(decodeFrame.name, () => {
   it('reads the tutorial envelope, fields flat beside type', () => {
-    expect(decodeFrame('{"type":"join","room":"room1"}')).toEqual({
-      ok: true,
-      frame: { event: 'join', data: { room: 'room1' } },
-    });
+    decodes('{"type":"join","room":"room1"}', 'join', { room: 'room1' });
   });
 
   it("reads Nest's envelope, fields under data", () => {
-    expect(decodeFrame('{"event":"join","data":{"room":"room1"}}')).toEqual({
-      ok: true,
-      frame: { event: 'join', data: { room: 'room1' } },
-    });
+    decodes('{"event":"join","data":{"room":"room1"}}', 'join', { room: 'room1' });
   });
 
   it('gives an event without data empty data', () => {
-    expect(decodeFrame('{"event":"echo"}')).toEqual({ ok: true, frame: { event: 'echo', data: {} } });
+    decodes('{"event":"echo"}', 'echo', {});
   });
 
   it('keeps only the fields events read, and stands a placeholder in for nested values', () => {
-    const decoded = decodeFrame(
-      '{"type":"join","room":{"a":[1]},"name":"n","extra":[[[]]],"__proto__":{"room":"x"}}',
-    );
-    expect(decoded).toEqual({ ok: true, frame: { event: 'join', data: { room: {}, name: 'n' } } });
+    const text = '{"type":"join","room":{"a":[1]},"name":"n","extra":[[[]]],"__proto__":{"room":"x"}}';
+    decodes(text, 'join', { room: {}, name: 'n' });
   });
 
   it('reads a frame with both a string type and an event as the tutorial envelope', () => {
-    expect(decodeFrame('{"type":"echo","message":"m","event":"x"}')).toEqual({
-      ok: true,
-      frame: { event: 'echo', data: { message: 'm' } },
-    });
+    decodes('{"type":"echo","message":"m","event":"x"}', 'echo', { message: 'm' });
   });
 
   it.each(['hello', '{"type":', '', '{type:"join"}'])('answers invalid_json for %j', (text) => {
@@ -51,5 +45,39 @@ describe(decodeFrame.name, () => {
     const decoded = decodeFrame(text);
     expect(decoded).toMatchObject({ ok: false, error: { code: 'invalid_payload' } });
     expect(decoded.ok || decoded.error.details?.[0].field).toBeTruthy();
+  });
+});
+
+describe('the relayed frames', () => {
+  const messages = [
+    'Hello',
+    '',
+    'say "hi"',
+    'a\\b',
+    'line\nbreak',
+    '\u0000\u001f',
+    'emoji 👍🏽',
+    '\u2028',
+    '\ud800',
+  ];
+  const senders = ['alice', 'kX2c9aQbT1fz', 'o"hara'];
+
+  it.each(messages)('are what JSON.stringify makes of the same object (%j)', (message) => {
+    for (const from of senders) {
+      const json = JSON.stringify(message);
+      expect(roomMessageJson('room-1:a.b', json, from, 'kX2c-1f', 1795632147090)).toBe(
+        JSON.stringify({
+          type: 'message',
+          room: 'room-1:a.b',
+          message,
+          from,
+          id: 'kX2c-1f',
+          ts: 1795632147090,
+        }),
+      );
+      expect(broadcastJson(json, from, 'kX2c-20', 1795632147095)).toBe(
+        JSON.stringify({ type: 'broadcast', message, from, id: 'kX2c-20', ts: 1795632147095 }),
+      );
+    }
   });
 });

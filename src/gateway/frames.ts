@@ -1,5 +1,7 @@
 /** Every frame of the wire protocol: decoding what clients send, building what the server sends. */
 
+import { FRAME_TEXT } from './message-json';
+
 /** Every error code a client may get (the AsyncAPI document and the metrics list them from here). */
 export const ERROR_CODES = [
   'invalid_json',
@@ -36,8 +38,11 @@ export type ReplyFrame =
 /** A client frame after either envelope has been taken off. */
 export interface InboundFrame {
   event: string;
-  data: Record<string, unknown>;
+  data: FrameFields;
 }
+
+/** The fields events read, and the frame's text (for message-json.ts). */
+export type FrameFields = Record<string, unknown> & { [FRAME_TEXT]?: string };
 
 export type Decoded = { ok: true; frame: InboundFrame } | { ok: false; error: ErrorFrame };
 
@@ -66,22 +71,13 @@ export const joinedFrame = (room: string, members: number): ReplyFrame => ({ typ
 export const leftFrame = (room: string, members: number): ReplyFrame => ({ type: 'left', room, members });
 export const echoFrame = (message: string): ReplyFrame => ({ type: 'echo', message });
 
-export const roomMessageFrame = (room: string, message: string, from: string, id: string, ts: number) => ({
-  type: 'message' as const,
-  room,
-  message,
-  from,
-  id,
-  ts,
-});
+// Built as text around the message's JSON, which may come straight from the frame that carried
+// it (see message-json.ts); each is what JSON.stringify makes of the same object.
+export const roomMessageJson = (room: string, messageJson: string, from: string, id: string, ts: number) =>
+  `{"type":"message","room":${JSON.stringify(room)},"message":${messageJson},"from":${JSON.stringify(from)},"id":${JSON.stringify(id)},"ts":${ts}}`;
 
-export const broadcastFrame = (message: string, from: string, id: string, ts: number) => ({
-  type: 'broadcast' as const,
-  message,
-  from,
-  id,
-  ts,
-});
+export const broadcastJson = (messageJson: string, from: string, id: string, ts: number) =>
+  `{"type":"broadcast","message":${messageJson},"from":${JSON.stringify(from)},"id":${JSON.stringify(id)},"ts":${ts}}`;
 
 /** The fields events read. Anything else in a frame is ignored: never copied, never walked. */
 const FIELDS = ['room', 'name', 'message'] as const;
@@ -106,18 +102,19 @@ export function decodeFrame(text: string): Decoded {
     return invalid('(frame)', 'isObject', 'A frame must be a JSON object');
   }
   if (typeof parsed.type === 'string')
-    return { ok: true, frame: { event: parsed.type, data: fieldsOf(parsed) } };
+    return { ok: true, frame: { event: parsed.type, data: fieldsOf(parsed, text) } };
   if (Object.hasOwn(parsed, 'event')) {
     const { event, data = {} } = parsed;
     if (typeof event !== 'string') return invalid('event', 'isString', 'event must be a string');
     if (!isObject(data)) return invalid('data', 'isObject', 'data must be a JSON object', event);
-    return { ok: true, frame: { event, data: fieldsOf(data) } };
+    return { ok: true, frame: { event, data: fieldsOf(data, text) } };
   }
   return invalid('type', 'isString', 'A frame needs a string "type" (or "event")');
 }
 
-function fieldsOf(source: Record<string, unknown>): Record<string, unknown> {
-  const data: Record<string, unknown> = {};
+function fieldsOf(source: Record<string, unknown>, text: string): FrameFields {
+  // A symbol key: copied into the DTO by the fast validator's Object.assign, never validated.
+  const data: FrameFields = { [FRAME_TEXT]: text };
   for (const field of FIELDS) {
     if (!Object.hasOwn(source, field)) continue;
     const value = source[field];

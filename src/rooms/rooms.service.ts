@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
-import { broadcastFrame, type ErrorCode, roomMessageFrame } from '../gateway/frames';
+import { broadcastJson, type ErrorCode, roomMessageJson } from '../gateway/frames';
 import type { FastHistogram } from '../metrics/fast-histogram';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Tally } from '../metrics/tally';
@@ -96,21 +96,27 @@ export class RoomsService implements LocalRooms {
     return withMembers(this.engine.left(room, this.removeMember(room, conn)));
   }
 
-  /** To every other member of `room`, or of the sender's current room when none is named. */
-  send(conn: Connection, message: string, room = conn.current): Outcome<{ room: string }> {
+  /**
+   * To every other member of `room`, or of the sender's current room when none is named.
+   * `messageJson` is `message` as JSON, if the caller has it already.
+   */
+  send(
+    conn: Connection,
+    message: string,
+    room = conn.current,
+    messageJson = JSON.stringify(message),
+  ): Outcome<{ room: string }> {
     if (room === undefined || !conn.rooms.has(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
-    const frame = roomMessageFrame(room, message, conn.from, this.nextId(), Date.now());
-    const text = new OutboundText(JSON.stringify(frame));
+    const text = new OutboundText(roomMessageJson(room, messageJson, conn.from, this.nextId(), Date.now()));
     this.deliver(members, text, this.messageDeliveries, conn);
     this.engine.publish(room, text);
     return { ok: true, room };
   }
 
   /** To every open connection, the sender included. */
-  broadcast(conn: Connection, message: string): void {
-    const frame = broadcastFrame(message, conn.from, this.nextId(), Date.now());
-    const text = new OutboundText(JSON.stringify(frame));
+  broadcast(conn: Connection, message: string, messageJson = JSON.stringify(message)): void {
+    const text = new OutboundText(broadcastJson(messageJson, conn.from, this.nextId(), Date.now()));
     this.deliver(this.connections, text, this.broadcastDeliveries);
     this.engine.broadcast(text);
   }

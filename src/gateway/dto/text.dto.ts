@@ -1,4 +1,5 @@
 import { IsOptional, IsString, type ValidationArguments } from 'class-validator';
+import { FRAME_TEXT, messageJson } from '../message-json';
 import { CharLength } from './chars';
 import { IsRoomName } from './room-field';
 
@@ -14,6 +15,14 @@ export class TextDto {
   @IsString()
   @CharLength(1, limitOf)
   message!: string;
+
+  /** The frame's text, when the DTO was made from one. */
+  declare readonly [FRAME_TEXT]?: string;
+
+  /** `message` as JSON, as cheaply as it can be had. */
+  get messageJson(): string {
+    return messageJson(this.message, this[FRAME_TEXT]);
+  }
 }
 
 export class MessageDto extends TextDto {
