@@ -85,5 +85,11 @@ describeWith(
       const { body } = await request(`http://127.0.0.1:${lbPort}`).get('/rooms/lb').expect(200);
       expect(body).toEqual({ name: 'lb', members: 6 });
     });
+
+    it('keeps /metrics off the public side; the instances still serve it', async () => {
+      await request(`http://127.0.0.1:${lbPort}`).get('/metrics').expect(404);
+      await request(`http://127.0.0.1:${lbPort}`).get('/metrics?x=1').expect(404);
+      await request(servers[0].httpUrl).get('/metrics').expect(200);
+    });
   },
 );

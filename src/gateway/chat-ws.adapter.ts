@@ -105,7 +105,7 @@ export class ChatWsAdapter extends WsAdapter {
   // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; ws reports them
   // here. One listener for all sockets: an idle connection should cost as little as it can.
   private readonly onSocketError = (err: Error & { code?: string }): void => {
-    const reason = WS_ERROR_REASONS[err.code!];
+    const reason = WS_ERROR_REASONS.get(err.code);
     if (reason) this.metrics.disconnects[reason].value++;
     this.logger.debug(`Connection error: ${err.message}`);
   };
@@ -191,8 +191,7 @@ export class ChatWsAdapter extends WsAdapter {
   /** Every reply of the adapter's goes out here, so each error frame is counted once (WsErrorFilter counts its own). */
   private reply(conn: Connection, frame: object): void {
     const { type, code } = frame as ErrorFrame;
-    if (type === 'error') this.metrics.errors[code].value++;
-    conn.sendJson(frame);
+    if (conn.sendJson(frame) && type === 'error') this.metrics.errors[code].value++;
   }
 
   private invalid(conn: Connection, error: ErrorFrame): void {
@@ -209,10 +208,10 @@ export class ChatWsAdapter extends WsAdapter {
 }
 
 /** ws's codes for the protocol errors that close a connection (ws/lib/receiver.js). */
-const WS_ERROR_REASONS: Record<string, DisconnectReason | undefined> = {
-  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'too_big',
-  WS_ERR_INVALID_UTF8: 'invalid_utf8',
-};
+const WS_ERROR_REASONS = new Map<string | undefined, DisconnectReason>([
+  ['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'too_big'],
+  ['WS_ERR_INVALID_UTF8', 'invalid_utf8'],
+]);
 
 function pathOf(url = '/'): string {
   const query = url.indexOf('?');

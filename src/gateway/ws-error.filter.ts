@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Inject, Logger } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
-import { errorFrame } from './frames';
+import { type ErrorFrame, errorFrame } from './frames';
 import { InvalidPayloadException } from './ws-validation.pipe';
 
 /**
@@ -20,12 +20,14 @@ export class WsErrorFilter implements ExceptionFilter {
     const conn = ws.getClient<Connection>();
     const event = ws.getPattern();
     if (exception instanceof InvalidPayloadException) {
-      this.metrics.errors.invalid_payload.value++;
-      conn.sendJson(errorFrame('invalid_payload', { event, details: exception.details }));
-      return;
+      return this.send(conn, errorFrame('invalid_payload', { event, details: exception.details }));
     }
     this.logger.error(`"${event}" failed on connection ${conn.id}`, (exception as Error)?.stack ?? exception);
-    this.metrics.errors.internal.value++;
-    conn.sendJson(errorFrame('internal', { event }));
+    this.send(conn, errorFrame('internal', { event }));
+  }
+
+  /** Counted only when it goes out, like deliveries: a closing peer gets nothing. */
+  private send(conn: Connection, frame: ErrorFrame): void {
+    if (conn.sendJson(frame)) this.metrics.errors[frame.code].value++;
   }
 }

@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import type { Level } from 'pino';
 import type { Options } from 'pino-http';
-import pretty from 'pino-pretty';
 import type { LogLevel } from '../config/env.schema';
 import type { AppConfig } from '../config/load-config';
 
@@ -34,7 +33,10 @@ export function loggingModule(config: AppConfig): DynamicModule {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
   };
   // Written synchronously, so the lines logged just before process.exit() (shutdown) get out.
+  // pino-pretty is loaded only when asked for: JSON, the default, does not need it.
   const pinoHttp: Params['pinoHttp'] =
-    config.logFormat === 'pretty' ? [options, pretty({ sync: true })] : options;
+    config.logFormat === 'pretty'
+      ? [options, (require('pino-pretty') as typeof import('pino-pretty'))({ sync: true })]
+      : options;
   return LoggerModule.forRoot({ pinoHttp });
 }

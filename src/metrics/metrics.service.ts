@@ -9,17 +9,17 @@ const EVENTS = ['join', 'leave', 'message', 'broadcast', 'echo'] as const;
  * chat_frames_total's labels: the protocol's events, `unknown` for any other event name and
  * `invalid` for a frame that did not decode (or was binary), so clients cannot add series.
  */
-export const FRAME_LABELS = [...EVENTS, 'unknown', 'invalid'] as const;
-export const DELIVERY_TYPES = ['message', 'broadcast'] as const;
+const FRAME_LABELS = [...EVENTS, 'unknown', 'invalid'] as const;
+const DELIVERY_TYPES = ['message', 'broadcast'] as const;
 /** Why the server cut a connection off (a client's own close is not counted). */
-export const DISCONNECT_REASONS = ['slow_consumer', 'heartbeat', 'too_big', 'invalid_utf8'] as const;
+const DISCONNECT_REASONS = ['slow_consumer', 'heartbeat', 'too_big', 'invalid_utf8'] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
 // From a few microseconds (a small room) to tens of milliseconds (a broadcast to many thousands).
 const FANOUT_BUCKETS = [5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1];
 
 /** This instance's sizes, which the gauges read when scraped rather than being kept up to date. */
-export interface LocalSizes {
+interface LocalSizes {
   rooms(): number;
   connections(): number;
 }

@@ -152,7 +152,7 @@ export class RoomsService implements LocalRooms {
   }
 
   // Serialized once by the caller, framed at most once: every recipient gets the same bytes.
-  // Counted once per fan-out, not per recipient: the loop stays as it was.
+  // Deliveries are summed in a local and added to the metric once per fan-out.
   private deliver(
     recipients: Set<Connection>,
     payload: OutboundText,
