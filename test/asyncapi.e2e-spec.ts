@@ -12,14 +12,16 @@ interface Message {
   contentType?: string;
   payload: object;
   examples: Array<{ name: string; payload: unknown }>;
-  'x-recipes'?: Record<string, { given?: object[]; reply: { type: string; code?: string } | null }>;
+  'x-recipes'?: Record<string, { given?: Given[]; reply: { type: string; code?: string } | null }>;
 }
+type Given = object | { repeat: number; frame: object };
 interface Operation {
   action: 'send' | 'receive';
   messages: Array<{ $ref: string }>;
   reply?: { messages: Array<{ $ref: string }> };
 }
 interface Document {
+  servers: { service: { host: string; protocol: string } };
   channels: { chat: { address: string; messages: Record<string, Message> } };
   operations: Record<string, Operation>;
 }
@@ -60,6 +62,47 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
     expect(diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error)).toEqual([]);
     expect(document?.version()).toBe('3.0.0');
   }, 20_000);
+
+  it('points its server at the host the client asked for, and says the answer varies with Host', async () => {
+    expect(doc.servers.service).toEqual({
+      host: new URL(server.httpUrl).host,
+      protocol: 'ws',
+      description: expect.any(String),
+    });
+    const named = await request(server.httpUrl)
+      .get('/asyncapi.json')
+      .set('Host', 'chat.example.com:8443')
+      .expect(200);
+    expect(named.body.servers.service.host).toBe('chat.example.com:8443');
+    expect(named.headers.vary).toBe('Host');
+    expect({ ...named.body, servers: null }).toEqual({ ...doc, servers: null });
+  });
+
+  it.each([
+    'evil.example/<script>alert(1)</script>',
+    'user@evil.example',
+    'a b',
+    'evil.example:99999',
+    '[evil]:80',
+  ])('ignores the hostile Host %j, pointing at the configured HOST:PORT instead', async (host) => {
+    const { body } = await request(server.httpUrl).get('/asyncapi.json').set('Host', host).expect(200);
+    // startApp configures HOST=127.0.0.1 and PORT=0 (then listens on a free port).
+    expect(body.servers.service.host).toBe('127.0.0.1:0');
+  });
+
+  it('fills MAX_ROOMS_PER_CONNECTION rooms in one recipe entry, so its size does not grow with the limit', async () => {
+    const big = await startApp({
+      WS_PATH: '/chat',
+      MAX_ROOMS_PER_CONNECTION: '10000',
+      MAX_MESSAGE_LENGTH: String(MAX_LENGTH),
+    });
+    try {
+      const bigText = (await request(big.httpUrl).get('/asyncapi.json').expect(200)).text;
+      expect(bigText.length - text.length).toBeLessThan(100);
+    } finally {
+      await big.close();
+    }
+  });
 
   it('takes its limits from the running configuration and the rules the gateway enforces', () => {
     const { address, messages } = doc.channels.chat;
@@ -115,8 +158,9 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
     for (const { id, op, message, example, recipe } of cases) {
       const label = `${id}/${example.name}`;
       const client = await connect();
-      for (const frame of recipe.given ?? []) expect((await client.request(frame)).type).not.toBe('error');
-      const witness = recipe.reply === null ? await witnessOf(recipe.given ?? []) : undefined;
+      const given = expand(recipe.given ?? []);
+      for (const frame of given) expect((await client.request(frame)).type).not.toBe('error');
+      const witness = recipe.reply === null ? await witnessOf(given) : undefined;
 
       client.send(encode(message, example.payload));
       if (recipe.reply === null) {
@@ -159,6 +203,17 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
     expect({ label, frame, valid: validate(frame), errors: validate.errors }).toMatchObject({ valid: true });
   }
 });
+
+/** The frames `given` stands for: a `{ repeat, frame }` entry is `repeat` frames, `{i}` numbering them from 1. */
+function expand(given: Given[]): object[] {
+  return given.flatMap((entry) => {
+    if (!('repeat' in entry && 'frame' in entry)) return [entry];
+    const template = JSON.stringify(entry.frame);
+    return Array.from({ length: entry.repeat }, (_, i) =>
+      JSON.parse(template.replaceAll('{i}', String(i + 1))),
+    );
+  });
+}
 
 /** A frame as the message's content type says: JSON text, plain text, or binary (base64 in the document). */
 function encode(message: Message, payload: unknown): string | Buffer {

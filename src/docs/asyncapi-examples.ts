@@ -10,7 +10,7 @@ import { ROOM_NAME_RULE } from '../rooms/room-name';
 import type { PayloadSchemas } from './asyncapi-payloads';
 
 /** A message example, as AsyncAPI has them. */
-export interface Example {
+interface Example {
   name: string;
   summary: string;
   payload: unknown;
@@ -22,12 +22,18 @@ export interface Example {
  * sends first, each answered; `reply` is what comes back, its `type` (and `code`), or null
  * when nothing does.
  */
-export interface Recipe {
-  given?: object[];
+interface Recipe {
+  given?: Given[];
   reply: { type: string; code?: ErrorCode } | null;
 }
 
-export interface MessageExamples {
+/**
+ * A frame, or `repeat` frames made from `frame` with `{i}` in its strings replaced by 1 to
+ * `repeat`: filling MAX_ROOMS_PER_CONNECTION rooms takes one entry, not thousands of frames.
+ */
+type Given = object | { repeat: number; frame: object };
+
+interface MessageExamples {
   examples: Example[];
   recipes?: Record<string, Recipe>;
 }
@@ -40,17 +46,14 @@ type ClientExample = [
   summary: string,
   payload: unknown,
   reply: Recipe['reply'],
-  given?: object[],
+  given?: Given[],
 ];
 
 /** Examples of every message, keyed as the payload schemas are. */
 export function examples(
   config: Pick<AppConfig, 'maxRoomsPerConnection'>,
 ): Record<keyof PayloadSchemas, MessageExamples> {
-  const fullHouse = Array.from({ length: config.maxRoomsPerConnection }, (_, i) => ({
-    type: 'join',
-    room: `room${i + 1}`,
-  }));
+  const fullHouse = { repeat: config.maxRoomsPerConnection, frame: { type: 'join', room: 'room-{i}' } };
   const delivery = { from: 'alice', id: 'kX2c9aQb-1f', ts: 1795632147090 };
   return {
     join: client(
@@ -66,7 +69,7 @@ export function examples(
         'Join one room more than MAX_ROOMS_PER_CONNECTION',
         { type: 'join', room: 'one-more' },
         error('too_many_rooms'),
-        fullHouse,
+        [fullHouse],
       ],
     ),
     leave: client(

@@ -4,7 +4,7 @@ import { DEFAULT_MESSAGES, ERROR_CODES } from '../gateway/frames';
 import { ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../rooms/room-name';
 
 /** A JSON Schema (AsyncAPI's default schema format is a superset of draft 07). */
-export type Schema = Record<string, unknown>;
+type Schema = Record<string, unknown>;
 
 /** The JSON Schema of every frame, built from the rules the gateway enforces and the running limits. */
 export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
@@ -21,8 +21,11 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
     maxLength: NAME_MAX_LENGTH,
     pattern: NAME_PATTERN.source,
     description:
-      'Display name, kept until a later join changes it. Characters are Unicode code points; no control ' +
-      'characters, line breaks or invisible format characters (the zero-width joiner is fine).',
+      'Display name, kept until a later join changes it. Characters are Unicode code points; none may be ' +
+      'in the general categories Cc (control characters), Cf (invisible format characters such as the ' +
+      'zero-width space and bidi overrides), Zl or Zp (line and paragraph separators), except U+200D, ' +
+      'the zero-width joiner of emoji sequences. `pattern` says the same as an ECMAScript regular ' +
+      'expression for the `u` (Unicode) flag, which its `\\p{…}` property escapes need.',
   };
   const message: Schema = {
     type: 'string',

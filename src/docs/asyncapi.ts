@@ -5,7 +5,7 @@ import { payloadSchemas, type PayloadSchemas } from './asyncapi-payloads';
 import { SERVICE } from './service-info';
 
 /** The settings the protocol's limits come from. */
-export type ProtocolConfig = Pick<
+type ProtocolConfig = Pick<
   AppConfig,
   'wsPath' | 'maxMessageLength' | 'maxRoomsPerConnection' | 'maxPayloadBytes'
 >;
@@ -60,8 +60,11 @@ const DELIVERIES: Record<string, { message: MessageKey; summary: string }> = {
 const channel = { $ref: '#/channels/chat' };
 const message = (key: MessageKey) => ({ $ref: `#/channels/chat/messages/${key}` });
 
-/** The AsyncAPI 3.0.0 document of the WebSocket protocol, with the running limits. */
-export function asyncApiDocument(config: ProtocolConfig, host: string | undefined): object {
+/**
+ * The AsyncAPI 3.0.0 document of the WebSocket protocol, with the running limits; without
+ * `servers`, which depends on the request.
+ */
+export function asyncApiDocument(config: ProtocolConfig): object {
   const payloads = payloadSchemas(config);
   const examplesOf = examples(config);
   const messages = Object.fromEntries(
@@ -93,9 +96,6 @@ export function asyncApiDocument(config: ProtocolConfig, host: string | undefine
     asyncapi: '3.0.0',
     info: { title: SERVICE.title, version: SERVICE.version, description: description(config) },
     defaultContentType: 'application/json',
-    ...(host && {
-      servers: { service: { host, protocol: 'ws', description: 'This instance (wss behind TLS).' } },
-    }),
     channels: {
       chat: { address: config.wsPath, title: 'Chat', description: 'One WebSocket per client.', messages },
     },
@@ -116,7 +116,9 @@ function description(config: ProtocolConfig): string {
   const recipes = [
     "A client message's `x-recipes` says what each of its examples does: `given` lists the frames",
     'the same connection sends first (each answered), `reply` is the reply (its `type`, and `code` for',
-    'an error), or null when none comes.',
+    'an error), or null when none comes. An entry of `given` with a `repeat` count and a `frame` stands',
+    'for that many frames, numbered from 1: `{i}` in the strings of the frame is replaced by the number',
+    '(`{"repeat":2,"frame":{"type":"join","room":"room-{i}"}}` joins room-1, then room-2).',
   ];
   return `${protocol.join(' ')}\n\n${recipes.join(' ')}`;
 }

@@ -7,15 +7,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { HealthBody, IndicatorState } from './health.responses';
+import { HealthBody, IndicatorState, SHUTTING_DOWN, UNREACHABLE, UP } from './health.responses';
 import { ReadinessIndicators } from './readiness.indicators';
 
-const UP = { status: 'up' } as const;
 // Terminus's body for a check with no indicators.
 const LIVE: HealthCheckResult = { status: 'ok', info: {}, error: {}, details: {} };
 
-const SHUTTING_DOWN = { status: 'down', reason: 'shutting_down' };
-const UNREACHABLE = { status: 'down', reason: 'cluster_unreachable' };
 const NOT_READY_EXAMPLES = {
   shutting_down: {
     summary: 'Shutdown has begun',

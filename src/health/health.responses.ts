@@ -20,8 +20,10 @@ const indicators = (description: string, example: Record<string, IndicatorState>
     additionalProperties: { $ref: getSchemaPath(IndicatorState) },
     example,
   });
-const UP: IndicatorState = { status: 'up' };
-const UNREACHABLE: IndicatorState = { status: 'down', reason: 'cluster_unreachable' };
+/** Indicator states, for the examples here and in the controller. */
+export const UP: IndicatorState = { status: 'up' };
+export const SHUTTING_DOWN: IndicatorState = { status: 'down', reason: 'shutting_down' };
+export const UNREACHABLE: IndicatorState = { status: 'down', reason: 'cluster_unreachable' };
 
 /** The body @nestjs/terminus answers a health check with. */
 export class HealthBody {

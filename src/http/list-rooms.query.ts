@@ -2,25 +2,34 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
+/** The paging limits of GET /rooms, for the validators and the OpenAPI document alike. */
+export const PAGE_LIMIT = { min: 1, max: 1000, default: 100 } as const;
+export const PAGE_OFFSET = { min: 0, default: 0 } as const;
+
 export class ListRoomsQuery {
   @ApiPropertyOptional({
     type: 'integer',
-    minimum: 1,
-    maximum: 1000,
-    default: 100,
+    minimum: PAGE_LIMIT.min,
+    maximum: PAGE_LIMIT.max,
+    default: PAGE_LIMIT.default,
     description: 'Page size.',
   })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit = 100;
+  @Min(PAGE_LIMIT.min)
+  @Max(PAGE_LIMIT.max)
+  limit: number = PAGE_LIMIT.default;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: 'Rooms to skip.' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: PAGE_OFFSET.min,
+    default: PAGE_OFFSET.default,
+    description: 'Rooms to skip.',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
-  @Min(0)
-  offset = 0;
+  @Min(PAGE_OFFSET.min)
+  offset: number = PAGE_OFFSET.default;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { RoomCount } from '../rooms/engine';
 import { ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../rooms/room-name';
+import { PAGE_LIMIT, PAGE_OFFSET } from './list-rooms.query';
 
 /** The bodies the HTTP API answers with, described for the OpenAPI document. */
 
@@ -24,10 +25,15 @@ export class RoomsPageBody {
   })
   total: number;
 
-  @ApiProperty({ type: 'integer', minimum: 1, maximum: 1000, example: 100 })
+  @ApiProperty({
+    type: 'integer',
+    minimum: PAGE_LIMIT.min,
+    maximum: PAGE_LIMIT.max,
+    example: PAGE_LIMIT.default,
+  })
   limit: number;
 
-  @ApiProperty({ type: 'integer', minimum: 0, example: 0 })
+  @ApiProperty({ type: 'integer', minimum: PAGE_OFFSET.min, example: PAGE_OFFSET.default })
   offset: number;
 
   @ApiProperty({ type: 'integer', description: 'Open WebSocket connections.', minimum: 0, example: 5 })

@@ -17,7 +17,7 @@ import {
 } from '@nestjs/swagger';
 import { isRoomName, ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../rooms/room-name';
 import { RoomsService } from '../rooms/rooms.service';
-import { ListRoomsQuery } from './list-rooms.query';
+import { ListRoomsQuery, PAGE_LIMIT } from './list-rooms.query';
 import { ErrorBody, RoomBody, RoomsPageBody } from './responses';
 
 @ApiTags('rooms')
@@ -32,7 +32,11 @@ export class RoomsController {
   @ApiBadRequestResponse({
     type: ErrorBody,
     description: 'A `limit` or `offset` out of range, or not an integer.',
-    example: { statusCode: 400, message: ['limit must not be greater than 1000'], error: 'Bad Request' },
+    example: {
+      statusCode: 400,
+      message: [`limit must not be greater than ${PAGE_LIMIT.max}`],
+      error: 'Bad Request',
+    },
   })
   async list(
     @Query(new ValidationPipe({ transform: true })) { limit, offset }: ListRoomsQuery,
