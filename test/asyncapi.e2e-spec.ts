@@ -1,5 +1,5 @@
 import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
-// ajv comes with @asyncapi/parser (not a dependency of ours): it checks frames against the document's schemas.
+// ajv checks frames against the document's schemas (the parser does not check examples against them).
 import Ajv from 'ajv';
 import request from 'supertest';
 import { ERROR_CODES } from '../src/gateway/frames';

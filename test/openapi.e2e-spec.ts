@@ -1,4 +1,4 @@
-// ajv comes with @asyncapi/parser (not a dependency of ours): it checks bodies against the document's schemas.
+// ajv checks bodies against the document's schemas.
 import Ajv from 'ajv';
 import request from 'supertest';
 import { type RunningApp, startApp } from './support/app';
