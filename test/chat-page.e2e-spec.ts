@@ -1,12 +1,17 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import request from 'supertest';
+import { WebSocketServer } from 'ws';
+import { loadChatPage } from '../src/page/chat-page';
 import { type RunningApp, startApp } from './support/app';
 import { eventually } from './support/eventually';
 import { freePort } from './support/free-port';
 import { findProgram, describeWith } from './support/programs';
 import { type ServerProcess, spawnServer } from './support/server-process';
 import { TestClient } from './support/ws-client';
+import { WsRelay } from './support/ws-relay';
 
 const SCREENSHOT = join(__dirname, '..', 'test-artifacts', 'chat-page.png');
 const WAIT_MS = 15_000;
@@ -33,8 +38,15 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
   afterAll(() => browser?.close());
   afterEach(() => expect(unexpected.splice(0)).toEqual([]));
 
-  /** One person: a browser context of its own, on the page, connected. */
-  async function open(httpUrl: string): Promise<Page> {
+  /** One person: a browser context of its own, on the page (connected unless told not to wait). */
+  async function open(httpUrl: string, { online = true } = {}): Promise<Page> {
+    const page = await blank();
+    await page.goto(httpUrl);
+    if (online) await page.locator('#status[data-state="online"]').waitFor();
+    return page;
+  }
+
+  async function blank(): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 820, height: 620 } });
     const page = await context.newPage();
     page.setDefaultTimeout(WAIT_MS);
@@ -43,8 +55,6 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
       void dialog.dismiss();
     });
     page.on('pageerror', (err) => unexpected.push(`page error: ${err.message}`));
-    await page.goto(httpUrl);
-    await page.locator('#status[data-state="online"]').waitFor();
     return page;
   }
 
@@ -79,10 +89,19 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
       pages.push(page);
       return page;
     };
+    /** A person whose connection runs through a relay the test controls. */
+    const relayed = async (): Promise<[Page, WsRelay]> => {
+      const page = await blank();
+      pages.push(page);
+      const relay = await WsRelay.install(page);
+      await page.goto(server.httpUrl);
+      await page.locator('#status[data-state="online"]').waitFor();
+      return [page, relay];
+    };
 
-    // Another WebSocket path than the default: the page must take it from the server.
+    // Other settings than the defaults: the page must take them from the server.
     beforeAll(async () => {
-      server = await startApp({ WS_PATH: '/chat-socket' });
+      server = await startApp({ WS_PATH: '/chat-socket', MAX_MESSAGE_LENGTH: '40' });
     });
     afterEach(() => Promise.all(pages.splice(0).map((page) => page.context().close())));
     afterAll(() => server.close());
@@ -163,6 +182,114 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
         .get('/rooms')
         .expect(200)
         .expect((r) => expect(r.body.total).toBe(0));
+    }, 60_000);
+
+    it('keeps an overlong message in the box, and marks one the server refuses as not delivered', async () => {
+      const [[alice, relay], bob] = [await relayed(), await person()];
+      await join(alice, 'alice', 'limits');
+      await join(bob, 'bob', 'limits');
+      // 40 characters, as the server counts them, though 80 UTF-16 units.
+      const atLimit = '😀'.repeat(40);
+      await say(alice, atLimit);
+      expect(await seen(bob, atLimit)).toEqual([['alice', atLimit]]);
+
+      await say(alice, 'x'.repeat(41));
+      await alice
+        .locator('#error', { hasText: 'Could not send: a message is at most 40 characters' })
+        .waitFor();
+      expect(await alice.inputValue('#message')).toBe('x'.repeat(41));
+
+      // The server lets go of alice behind her page's back, so her next message is refused.
+      relay.toServer({ type: 'leave', room: 'limits' });
+      await say(alice, 'lost');
+      await alice.locator('#error', { hasText: 'Could not send: You are not in that room' }).waitFor();
+      const shown = await alice.$$eval('#log li', (items) =>
+        items.map((li) => [
+          li.querySelector('.text')!.textContent,
+          li.querySelector('.undelivered')?.textContent,
+        ]),
+      );
+      expect(shown).toEqual([
+        [atLimit, undefined],
+        ['lost', 'Not delivered'],
+      ]);
+    }, 60_000);
+
+    it('keeps a room left while its rejoin after a reconnect was on the way gone', async () => {
+      const [alice, relay] = await relayed();
+      await join(alice, 'alice', 'stay');
+      await join(alice, 'alice', 'gone');
+      relay.hold((frame) => frame.type === 'joined');
+      relay.drop();
+      await eventually(() => expect(relay.heldCount).toBe(2), WAIT_MS);
+      await alice.locator('#status[data-state="online"]').waitFor();
+
+      await alice.click('#leave');
+      await alice.locator('#rooms button[data-room="gone"]').waitFor({ state: 'detached' });
+      relay.release();
+      // The broadcast follows the held replies, so once it shows they have been read.
+      const dave = await TestClient.connect(server.wsUrl);
+      dave.send({ type: 'broadcast', message: 'after the replies' });
+      await seen(alice, 'after the replies');
+      dave.close();
+
+      expect(await alice.$$eval('#rooms button', (tabs) => tabs.map((tab) => tab.dataset.room))).toEqual([
+        'stay',
+      ]);
+      expect(await alice.textContent('#error')).toBe('');
+      await request(server.httpUrl).get('/rooms/gone').expect(404);
+      await request(server.httpUrl).get('/rooms/stay').expect(200, { name: 'stay', members: 1 });
+    }, 60_000);
+
+    it('shows offline as soon as the network goes, and reconnects when it is back', async () => {
+      const [alice, relay] = await relayed();
+      await join(alice, 'alice', 'net');
+      // No network: the page's close gets no answer.
+      relay.down = true;
+      await alice.context().setOffline(true);
+      await alice.locator('#status[data-state="offline"]', { hasText: 'Offline' }).waitFor();
+      expect(await alice.isDisabled('#send')).toBe(true);
+
+      relay.down = false;
+      await alice.context().setOffline(false);
+      await alice.locator('#status[data-state="online"]').waitFor();
+      await alice.locator('#send:enabled').waitFor();
+    }, 60_000);
+
+    it('shows a broadcast that arrives with no room open as a notice, not as an error', async () => {
+      const alice = await person();
+      const dave = await TestClient.connect(server.wsUrl);
+      await dave.request({ type: 'join', room: 'loud', name: 'dave' }, 'joined');
+      dave.send({ type: 'broadcast', message: 'hello all' });
+
+      await alice.locator('#notice', { hasText: 'Broadcast from dave: hello all' }).waitFor();
+      expect(await alice.textContent('#error')).toBe('');
+      dave.close();
+    }, 60_000);
+  });
+
+  describe('against a server that accepts the WebSocket and closes it at once', () => {
+    let server: Server;
+    let accepted = 0;
+    beforeAll(async () => {
+      const { html } = loadChatPage({ wsPath: '/ws', maxMessageLength: 4096 });
+      server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(html));
+      new WebSocketServer({ server, path: '/ws' }).on('connection', (ws) => {
+        accepted++;
+        ws.close(1011, 'not now');
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+    it('waits longer after each try, rather than retrying every half second', async () => {
+      const page = await open(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+        online: false,
+      });
+      // A wait of 2 s or more comes after the third or fourth refusal; reset on open, each stays under 1 s.
+      await page.locator('#status', { hasText: /Reconnecting in ([2-9]|\d\d)s/ }).waitFor();
+      expect(accepted).toBeGreaterThanOrEqual(3);
+      await page.context().close();
     }, 60_000);
   });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AppConfig } from '../config/load-config';
 
 /** public/ sits beside src/ and dist/, so one relative path serves from sources and from compiled code. */
 const CHAT_PAGE_FILE = join(__dirname, '..', '..', 'public', 'index.html');
@@ -11,17 +12,27 @@ export interface ChatPage {
   contentSecurityPolicy: string;
 }
 
-const WS_PATH_META = /<meta name="ws-path" content="[^"]*">/;
+/** What the page takes from the server's config rather than assume. */
+export type PageSettings = Pick<AppConfig, 'wsPath' | 'maxMessageLength'>;
 
 /**
- * The chat page with the server's WebSocket path filled in. WS_PATH is validated to URL-path
- * characters (no quotes or angle brackets), so it goes into the attribute as it is.
+ * The chat page with the server's settings filled in. WS_PATH is validated to URL-path
+ * characters (no quotes or angle brackets) and MAX_MESSAGE_LENGTH is an integer, so each goes
+ * into its attribute as it is.
  */
-export function loadChatPage(wsPath: string, file = CHAT_PAGE_FILE): ChatPage {
-  const source = readFileSync(file, 'utf8');
-  if (!WS_PATH_META.test(source)) throw new Error(`${file} has no <meta name="ws-path">`);
-  const html = source.replace(WS_PATH_META, `<meta name="ws-path" content="${wsPath}">`);
+export function loadChatPage(settings: PageSettings, file = CHAT_PAGE_FILE): ChatPage {
+  let html = readFileSync(file, 'utf8');
+  html = fillMeta(html, 'ws-path', settings.wsPath, file);
+  html = fillMeta(html, 'max-message-length', String(settings.maxMessageLength), file);
   return { html, contentSecurityPolicy: policyFor(html) };
+}
+
+// Refuse a page without the tag rather than serve one that runs on guesses.
+function fillMeta(html: string, name: string, value: string, file: string): string {
+  const meta = new RegExp(`<meta name="${name}" content="[^"]*">`);
+  if (!meta.test(html)) throw new Error(`${file} has no <meta name="${name}">`);
+  // A function, so a `$` in the value is never read as a replacement pattern.
+  return html.replace(meta, () => `<meta name="${name}" content="${value}">`);
 }
 
 // Hashes rather than 'unsafe-inline': were a message ever rendered as HTML, its inline

@@ -12,7 +12,10 @@ export class PageController {
   private readonly page: ChatPage;
 
   constructor(@Inject(ConfigService) config: AppConfigService) {
-    this.page = loadChatPage(config.get('wsPath', { infer: true }));
+    this.page = loadChatPage({
+      wsPath: config.get('wsPath', { infer: true }),
+      maxMessageLength: config.get('maxMessageLength', { infer: true }),
+    });
   }
 
   @Get()
