@@ -8,7 +8,7 @@ import { InvalidPayloadException } from './ws-validation.pipe';
 describe(WsErrorFilter.name, () => {
   const metrics = new MetricsService();
   const sut = new WsErrorFilter(metrics);
-  const conn = { id: 'c1', sendJson: jest.fn() } as unknown as Connection & { sendJson: jest.Mock };
+  const conn = { id: 'c1', sendJson: jest.fn(() => true) } as unknown as Connection & { sendJson: jest.Mock };
   const host = (event: string) => {
     const h = new ExecutionContextHost([conn, {}, event]);
     h.setType('ws');
@@ -27,6 +27,13 @@ describe(WsErrorFilter.name, () => {
       details,
     });
     expect(metrics.errors.invalid_payload.value).toBe(1);
+  });
+
+  it('counts no error frame that a closing connection did not take', () => {
+    conn.sendJson.mockReturnValueOnce(false);
+    const before = metrics.errors.invalid_payload.value;
+    sut.catch(new InvalidPayloadException([]), host('join'));
+    expect(metrics.errors.invalid_payload.value).toBe(before);
   });
 
   it('answers a bug with internal, without details, and logs it with the event and connection', () => {
