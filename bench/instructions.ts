@@ -7,13 +7,13 @@
  * scenario's common rate. --keep leaves callgrind's dumps for callgrind_annotate, which names
  * the C++ functions and V8 builtins they were spent in. See docs/benchmarks.md.
  */
-import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildService } from './lib/build';
 import { Callgrind } from './lib/callgrind';
 import { LoadPool } from './lib/load-pool';
-import { ROOT, SERVERS, type ServerSpec, startServer } from './lib/servers';
+import { SERVERS, type ServerSpec, startServer } from './lib/servers';
 import { PROTOCOLS } from './load/protocols';
 import { clientsOf, FANOUT, type FanoutScenario, fanoutOf } from './scenarios';
 
@@ -132,7 +132,7 @@ function printTable(windows: Window[], scenario: FanoutScenario): void {
 }
 
 async function main(): Promise<void> {
-  execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  const built = buildService();
   const scenarios = FANOUT.filter((s) => only.includes(s.id));
   const windows: Window[] = [];
   for (let round = 1; round <= rounds; round++)
@@ -141,8 +141,7 @@ async function main(): Promise<void> {
         console.error(`round ${round} ${scenario.id} ${server.name}`);
         windows.push(...(await measure(server, scenario, round)));
       }
-  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-  console.log(`commit ${commit}; \`npm run bench:instructions -- ${args.join(' ')}\``);
+  console.log(`${built}; \`npm run bench:instructions -- ${args.join(' ')}\``);
   for (const scenario of scenarios) printTable(windows, scenario);
 }
 

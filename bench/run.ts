@@ -5,10 +5,10 @@
  * Runs every scenario against every server, alternating servers (A B C D A B C D ...), and
  * prints one table with ratios to the tutorial server. See docs/benchmarks.md.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { type Measured, measureFanout, measureIdle } from './lib/measure';
+import { buildService } from './lib/build';
 import { printTables, writeChart } from './lib/report';
 import { ROOT, SERVERS } from './lib/servers';
 import { FANOUT } from './scenarios';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 }
 
 async function measureAll(): Promise<Saved> {
-  execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  const built = buildService();
   const results: Measured[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const scenario of FANOUT.filter((s) => !only || only.includes(s.id))) {
@@ -67,12 +67,8 @@ async function measureAll(): Promise<Saved> {
       }
     }
   }
-  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-  const dirty = execSync('git status --porcelain --untracked-files=no', { cwd: ROOT }).toString().trim()
-    ? ' (with uncommitted changes)'
-    : '';
   const machine = `${cpus().length} x ${cpus()[0].model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const header = `machine: ${machine}; commit ${commit}${dirty}; ${quick ? 'quick' : 'full'} run, ${rounds} round(s); \`npm run bench -- ${args.join(' ')}\``;
+  const header = `machine: ${machine}; ${built}; ${quick ? 'quick' : 'full'} run, ${rounds} round(s); \`npm run bench -- ${args.join(' ')}\``;
   return { header, results };
 }
 
