@@ -1,11 +1,12 @@
 /**
  * `npm run bench:instructions [-- --only S3] [--servers tutorial,rooms-service] [--rounds N]
- *   [--window-ms MS] [--keep]`: instructions per delivered message, counted by callgrind, for each server
- * and scenario. CPU time from /proc swings with whatever else shares the machine; an instruction
- * count does not, so this settles comparisons the CPU step of `npm run bench` leaves in the noise.
- * Each server runs under valgrind (about 50 times slower), so the offered rate is a fortieth of the
- * scenario's common rate. --keep leaves callgrind's dumps for callgrind_annotate, which names
- * the C++ functions and V8 builtins they were spent in. See docs/benchmarks.md.
+ *   [--window-ms MS] [--keep]`: instructions per delivered message, counted by callgrind, for
+ * each server and scenario. CPU time from /proc swings with whatever else shares the machine; an
+ * instruction count does not, so this settles what the CPU step of `npm run bench` leaves in the
+ * noise. Each server runs under valgrind, tens of times slower, so the offered rate is a tenth of
+ * the scenario's common rate; every server keeps up with it. --keep leaves callgrind's dumps for
+ * callgrind_annotate, which names the C++ functions and V8 builtins the instructions went to.
+ * See docs/benchmarks.md.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
