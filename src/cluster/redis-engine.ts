@@ -86,6 +86,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.subscriber.on(this.redis.messageEvent, this.onMessage);
   }
 
+  readonly spansInstances = true;
+
   get ready(): boolean {
     return this.up;
   }

@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { AppConfigService } from '../config/config.module';
 import { ROOMS_ENGINE, type RoomsEngine } from '../rooms/engine';
 import { LifecycleService } from './lifecycle.service';
 
@@ -11,20 +9,15 @@ export type NotReadyReason = 'shutting_down' | 'cluster_unreachable';
 /** The checks behind GET /health/ready, one indicator each, so a 503 says which is down and why. */
 @Injectable()
 export class ReadinessIndicators {
-  private readonly clusterMode: boolean;
-
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly lifecycle: LifecycleService,
     @Inject(ROOMS_ENGINE) private readonly engine: RoomsEngine,
-    @Inject(ConfigService) config: AppConfigService,
-  ) {
-    this.clusterMode = Boolean(config.get('redisUrl') || config.get('redisClusterNodes'));
-  }
+  ) {}
 
   /** Every check that applies: the cluster one only in cluster mode, where there is a Redis to lose. */
   all(): Array<() => HealthIndicatorResult> {
-    return this.clusterMode
+    return this.engine.spansInstances
       ? [() => this.lifecycleCheck(), () => this.clusterCheck()]
       : [() => this.lifecycleCheck()];
   }

@@ -51,6 +51,8 @@ export interface RoomsEngine {
   broadcast(text: OutboundText): void;
   members(room: string): MaybeAsync<number>;
   census(): MaybeAsync<Census>;
+  /** Whether there are other instances to reach (cluster mode), so readiness checks `ready`. */
+  readonly spansInstances: boolean;
   /** False while the engine cannot reach the other instances (readiness reports it). */
   readonly ready: boolean;
 }

@@ -2,6 +2,7 @@ import type { Census, LocalRooms, RoomsEngine } from './engine';
 
 /** One instance, no REDIS_URL: nothing crosses instances, and every count is the local one. */
 export class MemoryEngine implements RoomsEngine {
+  readonly spansInstances = false;
   readonly ready = true;
   private local!: LocalRooms;
 
