@@ -44,15 +44,9 @@ export function fanoutRows(results: Measured[], scenario: string): FanoutRow[] {
       ],
       cpu: median(runs.map((r) => r.common.serverCpuUsPerDelivery)),
       loadCpu: median(runs.map((r) => r.common.loadCpuUsPerDelivery)),
-      wrong: runs.reduce(
-        (sum, r) =>
-          sum +
-          r.common.loss +
-          r.common.duplicates +
-          r.common.misrouted +
-          (r.best ? r.best.loss + r.best.duplicates + r.best.misrouted : 0),
-        0,
-      ),
+      // Loss is what stops the search above the maximum, so it counts at the common rate and the
+      // maximum; duplicates and misroutes count from every step.
+      wrong: runs.reduce((sum, r) => sum + r.common.loss + (r.best?.loss ?? 0) + r.wrongDeliveries, 0),
     };
   });
 }
