@@ -10,10 +10,15 @@ export interface ServerSpec {
   name: string;
   protocol: ProtocolName;
   script: string;
+  /** Node's own flags, before the script. */
+  nodeArgs?: string[];
   env?: Record<string, string>;
   /** Cluster mode: this many instances on a redis-server of the bench's own, clients spread over them. */
   instances?: number;
 }
+
+/** The service runs as the Dockerfile and `npm run start:prod` start it. */
+const SERVICE_NODE_ARGS = ['--max-semi-space-size=32'];
 
 /** The servers under test: ours and the three baselines (bench/baselines/, never shipped). */
 export const SERVERS: ServerSpec[] = [
@@ -24,12 +29,14 @@ export const SERVERS: ServerSpec[] = [
     name: 'rooms-service',
     protocol: 'chat',
     script: 'dist/main.js',
+    nodeArgs: SERVICE_NODE_ARGS,
     env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
   },
   {
     name: 'rooms-service-x3',
     protocol: 'chat',
     script: 'dist/main.js',
+    nodeArgs: SERVICE_NODE_ARGS,
     env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
     instances: 3,
   },
@@ -55,7 +62,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   if (wrapper.length && spec.instances) throw new Error(`${spec.name}: a wrapper runs single instances only`);
   if (!spec.instances) {
-    const [command, ...args] = [...wrapper, process.execPath, spec.script];
+    const [command, ...args] = [...wrapper, process.execPath, ...(spec.nodeArgs ?? []), spec.script];
     const server = await startProcess(command, args, spec.env ?? {}, undefined, bootMs);
     return { spec, urls: [server.url], pids: [server.pid], stop: server.stop };
   }
@@ -68,7 +75,9 @@ export async function startServer(
   );
   const env = { ...spec.env, REDIS_URL: `redis://127.0.0.1:${redisPort}` };
   const instances = await Promise.all(
-    Array.from({ length: spec.instances }, () => startProcess(process.execPath, [spec.script], env)),
+    Array.from({ length: spec.instances }, () =>
+      startProcess(process.execPath, [...(spec.nodeArgs ?? []), spec.script], env),
+    ),
   );
   return {
     spec,
