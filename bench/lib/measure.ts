@@ -35,8 +35,11 @@ export interface FanoutResult {
   common: StepResult;
   /** The highest step that was sustained. */
   best?: StepResult;
-  /** Duplicates and misroutes over every step run, the failed and repeated ones included. */
-  wrongDeliveries: number;
+  /**
+   * Duplicates and misroutes over every step run, the warm-up and the failed and repeated
+   * steps included. Absent from runs saved before it was counted.
+   */
+  wrongDeliveries?: number;
 }
 
 export interface IdleResult {

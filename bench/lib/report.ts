@@ -45,8 +45,16 @@ export function fanoutRows(results: Measured[], scenario: string): FanoutRow[] {
       cpu: median(runs.map((r) => r.common.serverCpuUsPerDelivery)),
       loadCpu: median(runs.map((r) => r.common.loadCpuUsPerDelivery)),
       // Loss is what stops the search above the maximum, so it counts at the common rate and the
-      // maximum; duplicates and misroutes count from every step.
-      wrong: runs.reduce((sum, r) => sum + r.common.loss + (r.best?.loss ?? 0) + r.wrongDeliveries, 0),
+      // maximum; duplicates and misroutes count from every step (older saved runs: from those two).
+      wrong: runs.reduce(
+        (sum, r) =>
+          sum +
+          r.common.loss +
+          (r.best?.loss ?? 0) +
+          (r.wrongDeliveries ??
+            r.common.duplicates + r.common.misrouted + (r.best ? r.best.duplicates + r.best.misrouted : 0)),
+        0,
+      ),
     };
   });
 }
