@@ -12,7 +12,7 @@ import { type DisconnectReason, MetricsService } from '../metrics/metrics.servic
 import { Connection } from '../rooms/connection';
 import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
-import { type DirectHandler, directHandlers, USE_NEST } from './direct-dispatch';
+import { type DirectHandler, directHandlers } from './direct-dispatch';
 import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
 
@@ -31,6 +31,8 @@ export class ChatWsAdapter extends WsAdapter {
   private closing = false;
   private readonly batch = new WriteBatch();
   private direct: Map<string, DirectHandler> | undefined;
+  // Whether some event is left to Nest's handlers (see bindMessageHandlers).
+  private nestHandlesSome: boolean | undefined;
   private readonly metrics: MetricsService;
   // Checked before the connection lines are built: the peer's address costs a system call.
   private readonly logsConnections: boolean;
@@ -81,7 +83,8 @@ export class ChatWsAdapter extends WsAdapter {
   }
 
   override bindClientDisconnect(conn: Connection, callback: () => void): void {
-    conn.socket.once('close', (code: number, reason: Buffer) => {
+    // ws emits 'close' once; `on` spares each connection the wrapper `once` would keep.
+    conn.socket.on('close', (code: number, reason: Buffer) => {
       const dropped = this.dropReason(conn);
       if (dropped) this.metrics.disconnects[dropped].value++;
       if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
@@ -112,13 +115,17 @@ export class ChatWsAdapter extends WsAdapter {
 
   override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
     // Built at the first connection, when every global enhancer the app will have is in place.
-    this.direct ??= directHandlers(this.app, this.gatewayType);
+    const direct = (this.direct ??= directHandlers(this.app, this.gatewayType));
+    // Nest binds a handler per event for each connection; kept only when some event needs
+    // one, as they are most of what an idle connection's closures cost.
+    this.nestHandlesSome ??= handlers.some((h) => !direct.has(h.message as string));
+    const nest = this.nestHandlesSome ? handlers : undefined;
     // Handlers are async (Nest runs pipes first), so a frame that arrives while one is in
     // flight waits for it: a join is done before the next frame is read, and replies leave
     // in frame order. A frame that finds nothing in flight starts at once.
     let inFlight: Promise<void> | undefined;
     conn.socket.on('message', (data: RawData, isBinary: boolean) => {
-      const handle = () => this.handleFrame(conn, handlers, data, isBinary);
+      const handle = () => this.handleFrame(conn, nest, data, isBinary);
       let started: Promise<unknown> | void;
       try {
         started = inFlight ? inFlight.then(handle) : handle();
@@ -165,7 +172,7 @@ export class ChatWsAdapter extends WsAdapter {
   /** Answers one frame; returns a promise only when a handler ran. */
   private handleFrame(
     conn: Connection,
-    handlers: MessageMappingProperties[],
+    nest: MessageMappingProperties[] | undefined,
     data: RawData,
     isBinary: boolean,
   ) {
@@ -176,11 +183,12 @@ export class ChatWsAdapter extends WsAdapter {
     const { event } = decoded.frame;
     this.metrics.countFrame(event);
     const direct = this.direct!.get(event);
-    const result = direct ? direct(conn, decoded.frame.data) : USE_NEST;
-    if (result instanceof Promise) return result.then(reply);
-    if (result !== USE_NEST) return void reply(result);
+    if (direct) {
+      const result = direct(conn, decoded.frame.data);
+      return result instanceof Promise ? result.then(reply) : void reply(result);
+    }
     // A handful of events: a scan of Nest's own list beats a Map per connection.
-    const handler = handlers.find((h) => h.message === event)?.callback as Handler | undefined;
+    const handler = nest?.find((h) => h.message === event)?.callback as Handler | undefined;
     if (!handler) return void reply(errorFrame('unknown_event', { event }));
     // An interceptor turns a handler's result into an Observable.
     return handler(decoded.frame.data, event).then((result) =>

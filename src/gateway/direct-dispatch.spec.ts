@@ -17,7 +17,7 @@ import type { Connection } from '../rooms/connection';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RoomsModule } from '../rooms/rooms.module';
 import { ChatGateway } from './chat.gateway';
-import { directHandlers, USE_NEST } from './direct-dispatch';
+import { directHandlers } from './direct-dispatch';
 import { EchoDto } from './dto/text.dto';
 import { WsErrorFilter } from './ws-error.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
@@ -121,10 +121,32 @@ describe(directHandlers.name, () => {
     expect(plain(conn, { message: 'hi' })).toEqual({ type: 'echo', message: 'c1:hi' });
   });
 
-  it('sends an invalid frame back to Nest, which answers with the details', async () => {
+  it("answers an invalid frame through WsErrorFilter with the whole pipe's details, as Nest would", async () => {
     const plain = directHandlers(await appWith(MixedGateway), MixedGateway).get('plain')!;
-    expect(plain(conn, { message: '' })).toBe(USE_NEST);
-    expect(plain(conn, {})).toBe(USE_NEST);
+    for (const [data, rule] of [
+      [{ message: '' }, 'charLength'],
+      [{}, 'isString'],
+    ] as const) {
+      conn.sendJson.mockClear();
+      await expect(plain(conn, data)).resolves.toBeUndefined();
+      expect(conn.sendJson).toHaveBeenCalledTimes(1);
+      expect(conn.sendJson).toHaveBeenCalledWith({
+        type: 'error',
+        code: 'invalid_payload',
+        message: expect.any(String),
+        event: 'plain',
+        details: expect.arrayContaining([expect.objectContaining({ field: 'message', rule })]),
+      });
+    }
+  });
+
+  it('runs the whole pipe for a DTO the compiled validator cannot take, then the method', async () => {
+    const app = await appWith(MixedGateway);
+    const pipe = app.get(WsValidationPipe, { strict: false });
+    const fast = jest.spyOn(pipe, 'validateFast').mockReturnValue(undefined);
+    const plain = directHandlers(app, MixedGateway).get('plain')!;
+    await expect(plain(conn, { message: 'hi' })).resolves.toEqual({ type: 'echo', message: 'c1:hi' });
+    fast.mockRestore();
   });
 
   it('answers a throwing handler through WsErrorFilter, as Nest would', async () => {

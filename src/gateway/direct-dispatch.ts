@@ -18,9 +18,6 @@ import type { Connection } from '../rooms/connection';
 import { WsErrorFilter } from './ws-error.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
 
-/** Returned when a frame must take Nest's own path: it failed validation (Nest reports it). */
-export const USE_NEST = Symbol('use Nest');
-
 /** Calls one gateway handler the way Nest would for a valid frame, without Nest's per-frame machinery. */
 export type DirectHandler = (conn: Connection, data: Record<string, unknown>) => unknown;
 
@@ -34,7 +31,8 @@ const PAYLOAD = 3; // WsParamtype.PAYLOAD, @MessageBody()
  * WsErrorFilter and whose parameters are @ConnectedSocket() and @MessageBody(), that
  * machinery does nothing but call those two, so the adapter calls them itself: the pipe's
  * compiled validator, then the method; a throw goes to the filter, as Nest would send it.
- * A frame that fails validation goes back to Nest's path (USE_NEST) for the error reply.
+ * A frame the compiled validator refuses goes through the whole pipe, as on Nest's path, so
+ * its error frame carries the same details.
  * Anything else — a guard, an interceptor, another pipe or filter, a global enhancer, another
  * parameter decorator — leaves that handler (or all of them) on Nest's path.
  */
@@ -53,26 +51,39 @@ export function directHandlers(app: INestApplicationContext, gatewayType: Type):
     const event = Reflect.getMetadata(MESSAGE_METADATA, method) as string;
     const paramTypes = Reflect.getMetadata(PARAMTYPES_METADATA, gatewayType.prototype, methodName) as Type[];
     const dtoType = params.body === undefined ? undefined : paramTypes[params.body];
-    handlers.set(event, (conn, data) => {
-      // As Nest's WsProxy does: whatever the handler throws or rejects with goes to the filter.
-      const fail = (err: unknown) => {
-        const host = new ExecutionContextHost([conn, data, event]);
-        host.setType('ws');
-        filter.catch(err, host);
-        return undefined;
-      };
+    // As Nest's WsProxy does: whatever the pipe or the handler throws or rejects with goes to
+    // the filter. Made once per handler, so a valid frame allocates no closure.
+    const fail = (conn: Connection, data: unknown, err: unknown) => {
+      const host = new ExecutionContextHost([conn, data, event]);
+      host.setType('ws');
+      filter.catch(err, host);
+      return undefined;
+    };
+    const call = (conn: Connection, data: unknown, dto: unknown) => {
       try {
-        const dto = dtoType && pipe.validateFast(dtoType, data);
-        if (dtoType && dto === undefined) return USE_NEST;
         const args: unknown[] = [];
         if (params.socket !== undefined) args[params.socket] = conn;
         if (params.body !== undefined) args[params.body] = dto;
         const result = gateway[methodName](...args);
-        if (isObservable(result)) return lastValueFrom(result, { defaultValue: undefined }).catch(fail);
-        return result instanceof Promise ? result.catch(fail) : result;
+        const settled = isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
+        return settled instanceof Promise ? settled.catch((err) => fail(conn, data, err)) : settled;
       } catch (err) {
-        return fail(err);
+        return fail(conn, data, err);
       }
+    };
+    handlers.set(event, (conn, data) => {
+      if (!dtoType) return call(conn, data, undefined);
+      let dto: object | undefined;
+      try {
+        dto = pipe.validateFast(dtoType, data);
+      } catch (err) {
+        return fail(conn, data, err);
+      }
+      if (dto !== undefined) return call(conn, data, dto);
+      return pipe.validateFully(dtoType, data).then(
+        (valid) => call(conn, data, valid),
+        (err) => fail(conn, data, err),
+      );
     });
   }
   return handlers;

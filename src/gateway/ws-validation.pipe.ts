@@ -40,6 +40,11 @@ export class WsValidationPipe extends ValidationPipe {
     return this.validateFast(metadata.metatype, value) ?? super.transform(value, { ...metadata, metatype });
   }
 
+  /** The whole pipe, as Nest's path runs it for a @MessageBody(): the DTO, or InvalidPayloadException with the details. */
+  validateFully(dto: Type, value: unknown): Promise<object> {
+    return super.transform(value, { type: 'body', metatype: this.limited.get(dto) ?? dto, data: undefined });
+  }
+
   /** The DTO when the frame passes every rule; undefined when it doesn't, or when there is no fast path. */
   validateFast(dto: Type, value: unknown): object | undefined {
     const metatype = this.limited.get(dto) ?? dto;

@@ -12,10 +12,14 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** The real app, wired as main.ts wires it, listening on a free loopback port. */
-export async function startApp(env: Env = {}): Promise<RunningApp> {
+/** The real app, wired as main.ts wires it, listening on a free loopback port; `setup` runs before it listens. */
+export async function startApp(
+  env: Env = {},
+  setup: (app: INestApplication) => void = () => undefined,
+): Promise<RunningApp> {
   const config = loadConfig({ LOG_LEVEL: 'error', ...env, PORT: '0', HOST: '127.0.0.1' });
   const app = await createApp(config);
+  setup(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return {
