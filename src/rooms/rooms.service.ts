@@ -62,7 +62,7 @@ export class RoomsService implements LocalRooms {
   /** Leaves every room at once; safe to call more than once. */
   disconnect(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
-    this.metrics.leaves.value += conn.rooms.size;
+    this.metrics.leaves.value += conn.rooms.length;
     for (const room of conn.rooms) this.engine.left(room, this.removeMember(room, conn));
     conn.exitAll();
     this.engine.connectionsChanged();
@@ -75,7 +75,7 @@ export class RoomsService implements LocalRooms {
   join(conn: Connection, room: string, name?: string): MaybeAsync<Outcome<{ members: number }>> {
     // A frame handled after its connection closed must not make a member nobody will remove.
     if (!this.connections.has(conn)) return withMembers(this.engine.members(room));
-    if (!conn.rooms.has(room) && conn.rooms.size >= this.maxRoomsPerConnection) {
+    if (!conn.holds(room) && conn.rooms.length >= this.maxRoomsPerConnection) {
       return { ok: false, code: 'too_many_rooms' };
     }
     if (name !== undefined) conn.name = name;
@@ -106,7 +106,7 @@ export class RoomsService implements LocalRooms {
     room = conn.current,
     messageJson = JSON.stringify(message),
   ): Outcome<{ room: string }> {
-    if (room === undefined || !conn.rooms.has(room)) return { ok: false, code: 'not_in_room' };
+    if (room === undefined || !conn.holds(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
     const text = new OutboundText(roomMessageJson(room, messageJson, conn.from, this.nextId(), Date.now()));
     this.deliver(members, text, this.messageDeliveries, conn);
