@@ -79,7 +79,11 @@ export async function measureFanout(
       wrongDeliveries += result.duplicates + result.misrouted;
       return result;
     };
-    await measure(scenario.startRate / 2, 500); // warm-up, not reported
+    // Warm-up, not reported: one step at the common rate, so that the collection of the
+    // connection setup's garbage and the JIT's first compiles fall outside the measured
+    // windows. A half-second warm-up left them in the common-rate window, which then read
+    // up to 1.6x the CPU per delivery of a step at the same rate later (docs/benchmarks.md).
+    await measure(scenario.commonRate, settings.stepMs);
     // CPU per delivery at the rate every server is compared at, whether it sustains it or not.
     const common = await measure(scenario.commonRate, settings.stepMs);
     console.error(`  common ${scenario.commonRate}/s: ${describe(common)}`);
