@@ -66,6 +66,29 @@ describe('logs (e2e)', () => {
     b.close();
   }, 30_000);
 
+  it('at debug: a connection closed for a protocol error names the connection and the error', async () => {
+    server = spawnServer({ LOG_LEVEL: 'debug', MAX_PAYLOAD_BYTES: '20000' });
+    await server.listening;
+    const client = await TestClient.connect(server.wsUrl);
+    await client.request({ type: 'join', room: 'big' }, 'joined');
+    client.send('x'.repeat(20001));
+    await eventually(() =>
+      expect(records(server).filter((r) => r.msg === 'Connection closed')).toHaveLength(1),
+    );
+    const closed = records(server).find((r) => r.msg === 'Connection closed')!;
+    expect(closed).toMatchObject({
+      level: DEBUG,
+      rooms: 1,
+      dropped: 'too_big',
+      error: expect.stringMatching(/payload/i),
+    });
+    expect(
+      records(server)
+        .filter((r) => r.conn === closed.conn)
+        .map((r) => r.msg),
+    ).toEqual(['Connection opened', 'Connection closed']);
+  }, 30_000);
+
   it('logs an HTTP request at debug, but not health probes or metric scrapes', async () => {
     server = spawnServer({ LOG_LEVEL: 'debug' });
     await server.listening;

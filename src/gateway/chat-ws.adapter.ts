@@ -36,6 +36,11 @@ export class ChatWsAdapter extends WsAdapter {
   private readonly metrics: MetricsService;
   // Checked before the connection lines are built: the peer's address costs a system call.
   private readonly logsConnections: boolean;
+  // What ws reported before closing a socket for a protocol error (a frame over maxPayload,
+  // bad UTF-8), for its close handler. One 'error' listener serves every socket (ws passes
+  // the socket as `this`): an idle connection should cost as little as it can.
+  private readonly protocolErrors = new WeakMap<WebSocket, Error & { code?: string }>();
+  private readonly onSocketError: (this: WebSocket, err: Error & { code?: string }) => void;
 
   constructor(
     private readonly app: INestApplication,
@@ -45,6 +50,10 @@ export class ChatWsAdapter extends WsAdapter {
     super(app);
     this.metrics = app.get(MetricsService);
     this.logsConnections = LOG_LEVELS.indexOf(config.logLevel) >= LOG_LEVELS.indexOf('debug');
+    const protocolErrors = this.protocolErrors;
+    this.onSocketError = function (err) {
+      protocolErrors.set(this, err);
+    };
   }
 
   override create(): WebSocketServer {
@@ -85,33 +94,26 @@ export class ChatWsAdapter extends WsAdapter {
   override bindClientDisconnect(conn: Connection, callback: () => void): void {
     // ws emits 'close' once; `on` spares each connection the wrapper `once` would keep.
     conn.socket.on('close', (code: number, reason: Buffer) => {
-      const dropped = this.dropReason(conn);
+      const error = this.protocolErrors.get(conn.socket);
+      const dropped = this.dropReason(conn, error);
       if (dropped) this.metrics.disconnects[dropped].value++;
       if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
+      const rooms = conn.rooms.length;
       callback(); // leaves its rooms
       if (this.logsConnections) {
-        const rooms = conn.roomsAtExit;
         this.logger.debug(
-          { conn: conn.id, code, reason: String(reason), rooms, dropped },
+          { conn: conn.id, code, reason: String(reason), rooms, dropped, error: error?.message },
           'Connection closed',
         );
       }
     });
   }
 
-  private dropReason(conn: Connection): DisconnectReason | undefined {
+  private dropReason(conn: Connection, error: { code?: string } | undefined): DisconnectReason | undefined {
     if (conn.droppedAsSlow) return 'slow_consumer';
     if (this.heartbeat!.missedPong(conn.socket)) return 'heartbeat';
-    return undefined;
+    return WS_ERROR_REASONS.get(error?.code);
   }
-
-  // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; ws reports them
-  // here. One listener for all sockets: an idle connection should cost as little as it can.
-  private readonly onSocketError = (err: Error & { code?: string }): void => {
-    const reason = WS_ERROR_REASONS.get(err.code);
-    if (reason) this.metrics.disconnects[reason].value++;
-    this.logger.debug(`Connection error: ${err.message}`);
-  };
 
   override bindMessageHandlers(conn: Connection, handlers: MessageMappingProperties[]): void {
     // Built at the first connection, when every global enhancer the app will have is in place.

@@ -15,8 +15,6 @@ export class Connection {
   name: string | undefined;
   /** Set when the server cut this peer off for not reading its output. */
   droppedAsSlow = false;
-  /** How many rooms it was in when it left them all (closed or dropped), for the close log. */
-  roomsAtExit = 0;
   // Without a negotiated extension (compression) a frame's bytes are the same for every
   // peer, so they go straight to the TCP socket; ws's own sender would frame them again.
   private readonly tcp: Socket | undefined;
@@ -58,7 +56,6 @@ export class Connection {
   }
 
   exitAll(): void {
-    this.roomsAtExit = this.rooms.length;
     this.rooms = NO_ROOMS;
   }
 
