@@ -89,6 +89,29 @@ describe('logs (e2e)', () => {
     ).toEqual(['Connection opened', 'Connection closed']);
   }, 30_000);
 
+  it('at debug: a client dropped for not reading is logged with the rooms it was in', async () => {
+    server = spawnServer({ LOG_LEVEL: 'debug', SLOW_CONSUMER_BYTES: '65536' });
+    await server.listening;
+    const [sender, slow] = await Promise.all([
+      TestClient.connect(server.wsUrl),
+      TestClient.connect(server.wsUrl),
+    ]);
+    await joinAll([sender, slow], 'flood');
+    slow.send({ type: 'message', message: 'who am I' });
+    const id = (await sender.next('message')).from as string;
+    (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    // The send that finds it over the bound takes it out of the room, before its 'close'.
+    const message = 'x'.repeat(4000);
+    const closed = () => records(server).find((r) => r.conn === id && r.msg === 'Connection closed');
+    for (let sent = 0; !closed(); sent += 100) {
+      expect(sent).toBeLessThan(20_000); // ~80 MB: it should have been dropped long before
+      for (let i = 0; i < 100; i++) sender.send({ type: 'message', message });
+      await sender.request({ type: 'echo', message: 'paced' }, 'echo');
+    }
+    expect(closed()).toMatchObject({ level: DEBUG, rooms: 1, dropped: 'slow_consumer' });
+    sender.close();
+  }, 60_000);
+
   it('logs an HTTP request at debug, but not health probes or metric scrapes', async () => {
     server = spawnServer({ LOG_LEVEL: 'debug' });
     await server.listening;

@@ -93,14 +93,17 @@ export class ChatWsAdapter extends WsAdapter {
 
   override bindClientDisconnect(conn: Connection, callback: () => void): void {
     // ws emits 'close' once; `on` spares each connection the wrapper `once` would keep.
+    // Every disconnect is counted here, once and with one reason: a protocol error too, though
+    // ws reported it earlier, and a peer that never answers the close frame may take ws's
+    // closing timeout to get here.
     conn.socket.on('close', (code: number, reason: Buffer) => {
       const error = this.protocolErrors.get(conn.socket);
       const dropped = this.dropReason(conn, error);
       if (dropped) this.metrics.disconnects[dropped].value++;
       if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
-      const rooms = conn.rooms.length;
-      callback(); // leaves its rooms
+      callback(); // leaves its rooms, unless a failed send made it leave them already
       if (this.logsConnections) {
+        const rooms = conn.roomsAtExit;
         this.logger.debug(
           { conn: conn.id, code, reason: String(reason), rooms, dropped, error: error?.message },
           'Connection closed',

@@ -83,6 +83,7 @@ async function appWith(gateway: object, setup: (app: INestApplication) => void =
 }
 
 describe(directHandlers.name, () => {
+  afterEach(() => jest.restoreAllMocks());
   const conn = { id: 'c1', sendJson: jest.fn() } as unknown as Connection & { sendJson: jest.Mock };
 
   it("takes every one of ChatGateway's events", async () => {
@@ -143,10 +144,12 @@ describe(directHandlers.name, () => {
   it('runs the whole pipe for a DTO the compiled validator cannot take, then the method', async () => {
     const app = await appWith(MixedGateway);
     const pipe = app.get(WsValidationPipe, { strict: false });
-    const fast = jest.spyOn(pipe, 'validateFast').mockReturnValue(undefined);
+    jest.spyOn(pipe, 'validateFast').mockReturnValue(undefined);
+    const full = jest.spyOn(pipe, 'validateFully');
     const plain = directHandlers(app, MixedGateway).get('plain')!;
     await expect(plain(conn, { message: 'hi' })).resolves.toEqual({ type: 'echo', message: 'c1:hi' });
-    fast.mockRestore();
+    expect(full).toHaveBeenCalledTimes(1);
+    expect(await full.mock.results[0].value).toBeInstanceOf(EchoDto);
   });
 
   it('answers a throwing handler through WsErrorFilter, as Nest would', async () => {

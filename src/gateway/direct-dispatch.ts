@@ -18,7 +18,7 @@ import type { Connection } from '../rooms/connection';
 import { WsErrorFilter } from './ws-error.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
 
-/** Calls one gateway handler the way Nest would for a valid frame, without Nest's per-frame machinery. */
+/** Answers one frame for a gateway handler as Nest would, valid or refused, without Nest's per-frame machinery. */
 export type DirectHandler = (conn: Connection, data: Record<string, unknown>) => unknown;
 
 const SOCKET = 0; // WsParamtype.SOCKET, @ConnectedSocket()
@@ -52,7 +52,8 @@ export function directHandlers(app: INestApplicationContext, gatewayType: Type):
     const paramTypes = Reflect.getMetadata(PARAMTYPES_METADATA, gatewayType.prototype, methodName) as Type[];
     const dtoType = params.body === undefined ? undefined : paramTypes[params.body];
     // As Nest's WsProxy does: whatever the pipe or the handler throws or rejects with goes to
-    // the filter. Made once per handler, so a valid frame allocates no closure.
+    // the filter. Made once per handler, so a valid frame to a synchronous method allocates
+    // no closure.
     const fail = (conn: Connection, data: unknown, err: unknown) => {
       const host = new ExecutionContextHost([conn, data, event]);
       host.setType('ws');

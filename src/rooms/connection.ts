@@ -8,13 +8,17 @@ const NO_ROOMS: readonly string[] = [];
 
 /** One client socket and what the rooms service knows of it. */
 export class Connection {
-  /** Joined rooms in join order (a repeat join moves a room to the end). */
   // A connection holds a few rooms and seldom changes them, so each change makes a new
   // array of the exact size: about 60 bytes for one room, where a Set's table is 250.
-  rooms: readonly string[] = NO_ROOMS;
+  private joined: readonly string[] = NO_ROOMS;
   name: string | undefined;
   /** Set when the server cut this peer off for not reading its output. */
   droppedAsSlow = false;
+  /**
+   * How many rooms it was in when it left them all, for the close log: a send that finds the
+   * peer gone or too slow makes it leave them before its socket's 'close' comes.
+   */
+  roomsAtExit = 0;
   // Without a negotiated extension (compression) a frame's bytes are the same for every
   // peer, so they go straight to the TCP socket; ws's own sender would frame them again.
   private readonly tcp: Socket | undefined;
@@ -33,30 +37,37 @@ export class Connection {
     return this.name ?? this.id;
   }
 
+  /** Joined rooms in join order (a repeat join moves a room to the end). */
+  get rooms(): readonly string[] {
+    return this.joined;
+  }
+
   /** Where a message without `room` goes: the most recently joined room still held. */
   get current(): string | undefined {
-    return this.rooms[this.rooms.length - 1];
+    return this.joined[this.joined.length - 1];
   }
 
   holds(room: string): boolean {
-    return this.rooms.includes(room);
+    return this.joined.includes(room);
   }
 
   // concat and toSpliced size their result exactly; a spread or filter leaves room for 16 more.
   enter(room: string): void {
-    this.rooms = this.rooms.filter((held) => held !== room).concat(room);
+    const others = this.holds(room) ? this.joined.filter((held) => held !== room) : this.joined;
+    this.joined = others.concat(room);
   }
 
   /** False when it was not in the room. */
   exit(room: string): boolean {
-    const at = this.rooms.indexOf(room);
+    const at = this.joined.indexOf(room);
     if (at === -1) return false;
-    this.rooms = this.rooms.toSpliced(at, 1);
+    this.joined = this.joined.toSpliced(at, 1);
     return true;
   }
 
   exitAll(): void {
-    this.rooms = NO_ROOMS;
+    this.roomsAtExit = this.joined.length;
+    this.joined = NO_ROOMS;
   }
 
   sendJson(frame: object): boolean {
