@@ -36,20 +36,25 @@ export class WsValidationPipe extends ValidationPipe {
   /** A frame that passes takes the compiled fast path; one that doesn't, the full pipe, for its details. */
   override transform(value: unknown, metadata: ArgumentMetadata): any {
     if (metadata.type !== 'body' || !metadata.metatype) return super.transform(value, metadata);
-    const metatype = this.limited.get(metadata.metatype) ?? metadata.metatype;
+    const metatype = this.limitedOf(metadata.metatype);
     return this.validateFast(metadata.metatype, value) ?? super.transform(value, { ...metadata, metatype });
   }
 
   /** The whole pipe, as Nest's path runs it for a @MessageBody(): the DTO, or InvalidPayloadException with the details. */
   validateFully(dto: Type, value: unknown): Promise<object> {
-    return super.transform(value, { type: 'body', metatype: this.limited.get(dto) ?? dto, data: undefined });
+    return super.transform(value, { type: 'body', metatype: this.limitedOf(dto), data: undefined });
   }
 
   /** The DTO when the frame passes every rule; undefined when it doesn't, or when there is no fast path. */
   validateFast(dto: Type, value: unknown): object | undefined {
-    const metatype = this.limited.get(dto) ?? dto;
+    const metatype = this.limitedOf(dto);
     if (!this.fast.has(metatype)) this.fast.set(metatype, compileValidator(metatype));
     return this.fast.get(metatype)?.(value as Record<string, unknown>);
+  }
+
+  /** The DTO's subclass carrying this app's MAX_MESSAGE_LENGTH, for those that have one. */
+  private limitedOf(dto: Type): Type {
+    return this.limited.get(dto) ?? dto;
   }
 }
 
