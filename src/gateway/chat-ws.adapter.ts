@@ -14,6 +14,7 @@ import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
 import { type DirectHandler, directHandlers } from './direct-dispatch';
 import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
+import { sendError } from './ws-error.filter';
 import { Heartbeat } from './heartbeat';
 
 type Handler = (data: unknown, event: string) => Promise<unknown>;
@@ -201,10 +202,9 @@ export class ChatWsAdapter extends WsAdapter {
     );
   }
 
-  /** Every reply of the adapter's goes out here, so each error frame is counted once (WsErrorFilter counts its own). */
   private reply(conn: Connection, frame: object): void {
-    const { type, code } = frame as ErrorFrame;
-    if (conn.sendJson(frame) && type === 'error') this.metrics.errors[code].value++;
+    if ((frame as ErrorFrame).type === 'error') sendError(conn, frame as ErrorFrame, this.metrics);
+    else conn.sendJson(frame);
   }
 
   private invalid(conn: Connection, error: ErrorFrame): void {

@@ -20,14 +20,21 @@ export class WsErrorFilter implements ExceptionFilter {
     const conn = ws.getClient<Connection>();
     const event = ws.getPattern();
     if (exception instanceof InvalidPayloadException) {
-      return this.send(conn, errorFrame('invalid_payload', { event, details: exception.details }));
+      return sendError(
+        conn,
+        errorFrame('invalid_payload', { event, details: exception.details }),
+        this.metrics,
+      );
     }
     this.logger.error(`"${event}" failed on connection ${conn.id}`, (exception as Error)?.stack ?? exception);
-    this.send(conn, errorFrame('internal', { event }));
+    sendError(conn, errorFrame('internal', { event }), this.metrics);
   }
+}
 
-  /** Counted only when it goes out, like deliveries: a closing peer gets nothing. */
-  private send(conn: Connection, frame: ErrorFrame): void {
-    if (conn.sendJson(frame)) this.metrics.errors[frame.code].value++;
-  }
+/**
+ * Every error frame goes out here, the adapter's and this filter's. Counted only when it goes
+ * out, like deliveries: a closing peer gets nothing.
+ */
+export function sendError(conn: Connection, frame: ErrorFrame, metrics: MetricsService): void {
+  if (conn.sendJson(frame)) metrics.errors[frame.code].value++;
 }
