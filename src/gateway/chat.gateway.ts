@@ -54,13 +54,13 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
   /** No reply on success: the sender does not get its own message back. */
   @SubscribeMessage('message')
   message(@ConnectedSocket() conn: Connection, @MessageBody() dto: MessageDto): ReplyFrame | undefined {
-    const result = this.rooms.send(conn, dto.message, dto.room, dto.messageJson);
+    const result = this.rooms.send(conn, dto, dto.room);
     return result.ok ? undefined : errorFrame(result.code, { event: 'message' });
   }
 
   @SubscribeMessage('broadcast')
   broadcast(@ConnectedSocket() conn: Connection, @MessageBody() dto: BroadcastDto): void {
-    this.rooms.broadcast(conn, dto.message, dto.messageJson);
+    this.rooms.broadcast(conn, dto);
   }
 
   @SubscribeMessage('echo')

@@ -117,7 +117,7 @@ describe(RoomsService.name, () => {
       const b = connected();
       sut.join(a.conn, 'room1', 'alice');
       sut.join(b.conn, 'room1');
-      sut.send(a.conn, 'hi');
+      sut.send(a.conn, { message: 'hi' });
       expect(b.received()).toEqual([expect.objectContaining({ from: 'alice' })]);
     });
   });
@@ -144,7 +144,7 @@ describe(RoomsService.name, () => {
       const [a, b, c, outsider] = [connected(), connected(), connected(), connected()];
       [a, b, c].forEach((x) => sut.join(x.conn, 'room1'));
       sut.join(outsider.conn, 'room2');
-      expect(sut.send(a.conn, 'hello')).toEqual({ ok: true, room: 'room1' });
+      expect(sut.send(a.conn, { message: 'hello' })).toEqual({ ok: true, room: 'room1' });
       const frame = { type: 'message', room: 'room1', message: 'hello', from: a.conn.id };
       expect(b.received()).toEqual([expect.objectContaining(frame)]);
       expect(c.received()).toEqual([expect.objectContaining(frame)]);
@@ -156,8 +156,8 @@ describe(RoomsService.name, () => {
     it('gives each message its own id and a timestamp', () => {
       const [a, b] = [connected(), connected()];
       [a, b].forEach((x) => sut.join(x.conn, 'room1'));
-      sut.send(a.conn, 'one');
-      sut.send(a.conn, 'two');
+      sut.send(a.conn, { message: 'one' });
+      sut.send(a.conn, { message: 'two' });
       const [first, second] = b.received();
       expect(first.id).not.toEqual(second.id);
       expect(Math.abs(first.ts - Date.now())).toBeLessThan(5000);
@@ -169,9 +169,9 @@ describe(RoomsService.name, () => {
       sut.join(inR2.conn, 'r2');
       sut.join(a.conn, 'r1');
       sut.join(a.conn, 'r2');
-      sut.send(a.conn, 'to r2');
+      sut.send(a.conn, { message: 'to r2' });
       sut.leave(a.conn, 'r2');
-      sut.send(a.conn, 'to r1');
+      sut.send(a.conn, { message: 'to r1' });
       expect(inR2.received().map((f) => f.message)).toEqual(['to r2']);
       expect(inR1.received().map((f) => f.message)).toEqual(['to r1']);
     });
@@ -182,16 +182,35 @@ describe(RoomsService.name, () => {
       sut.join(a.conn, 'r1');
       sut.join(a.conn, 'r2');
       sut.join(a.conn, 'r1');
-      sut.send(a.conn, 'x');
+      sut.send(a.conn, { message: 'x' });
       expect(inR1.received()).toHaveLength(1);
     });
 
     it('replies not_in_room with no room joined, or for a named room not joined', () => {
       const [a, b] = [connected(), connected()];
       sut.join(b.conn, 'r1');
-      expect(sut.send(a.conn, 'x')).toEqual({ ok: false, code: 'not_in_room' });
-      expect(sut.send(a.conn, 'x', 'r1')).toEqual({ ok: false, code: 'not_in_room' });
+      expect(sut.send(a.conn, { message: 'x' })).toEqual({ ok: false, code: 'not_in_room' });
+      expect(sut.send(a.conn, { message: 'x' }, 'r1')).toEqual({ ok: false, code: 'not_in_room' });
       expect(b.received()).toEqual([]);
+    });
+
+    it('uses the JSON the caller has, and asks for it only once the message goes out', () => {
+      const [a, b] = [connected(), connected()];
+      sut.join(b.conn, 'r1');
+      const body = {
+        message: 'x',
+        reads: 0,
+        get messageJson() {
+          this.reads++;
+          return '"x"';
+        },
+      };
+      sut.send(a.conn, body, 'r1');
+      expect(body.reads).toBe(0);
+      sut.join(a.conn, 'r1');
+      sut.send(a.conn, body);
+      expect(body.reads).toBe(1);
+      expect(b.received()).toEqual([expect.objectContaining({ type: 'message', message: 'x' })]);
     });
 
     it('drops a member that stopped reading, takes it out of its rooms and still serves the rest', () => {
@@ -199,7 +218,7 @@ describe(RoomsService.name, () => {
       [a, slow, ok].forEach((x) => sut.join(x.conn, 'room1'));
       sut.join(slow.conn, 'room2');
       slow.socket._socket.writableLength = 65;
-      sut.send(a.conn, 'x');
+      sut.send(a.conn, { message: 'x' });
       expect(slow.socket.terminate).toHaveBeenCalled();
       expect(slow.conn.droppedAsSlow).toBe(true);
       expect(ok.received()).toHaveLength(1);
@@ -210,11 +229,11 @@ describe(RoomsService.name, () => {
     it('counts a burst within one event-loop turn as batched, not as a backlog', async () => {
       const [a, b] = [connected(), connected(200)];
       [a, b].forEach((x) => sut.join(x.conn, 'room1'));
-      for (let i = 0; i < 10; i++) sut.send(a.conn, `burst ${i}`);
+      for (let i = 0; i < 10; i++) sut.send(a.conn, { message: `burst ${i}` });
       expect(b.received()).toHaveLength(10);
       expect(b.socket.terminate).not.toHaveBeenCalled();
       await new Promise((resolve) => setImmediate(resolve)); // the batch is written; nothing was read
-      sut.send(a.conn, 'next turn');
+      sut.send(a.conn, { message: 'next turn' });
       expect(b.socket.terminate).toHaveBeenCalled();
       expect(sut.membersOf('room1')).toBe(1);
     });
@@ -223,7 +242,7 @@ describe(RoomsService.name, () => {
       const [a, b] = [connected(), connection(1024, 'permessage-deflate')];
       sut.connect(b.conn);
       [a, b].forEach((x) => sut.join(x.conn, 'room1'));
-      sut.send(a.conn, 'squeeze');
+      sut.send(a.conn, { message: 'squeeze' });
       expect(b.socket.send).toHaveBeenCalledWith(expect.stringContaining('"message":"squeeze"'), {
         binary: false,
       });
@@ -235,7 +254,7 @@ describe(RoomsService.name, () => {
     it('reaches every connection, the sender included', () => {
       const [a, b] = [connected(), connected()];
       sut.join(b.conn, 'r1');
-      sut.broadcast(a.conn, 'all');
+      sut.broadcast(a.conn, { message: 'all' });
       for (const x of [a, b])
         expect(x.received()).toEqual([expect.objectContaining({ type: 'broadcast', message: 'all' })]);
     });
@@ -279,8 +298,8 @@ describe(RoomsService.name, () => {
     it('counts a delivery per recipient reached and a fan-out per message', async () => {
       const [a, b, c] = [connected(), connected(), connected()];
       [a, b, c].forEach((x) => sut.join(x.conn, 'room1'));
-      sut.send(a.conn, 'to two');
-      sut.broadcast(a.conn, 'to three');
+      sut.send(a.conn, { message: 'to two' });
+      sut.broadcast(a.conn, { message: 'to three' });
       sut.deliverToRoom('room1', new OutboundText('{}')); // from another instance
       sut.deliverToRoom('nobody-here', new OutboundText('{}'));
       expect(counts()).toMatchObject({ messages: 5, broadcasts: 3 });
@@ -291,7 +310,7 @@ describe(RoomsService.name, () => {
       const [a, slow, ok] = [connected(), connected(64), connected()];
       [a, slow, ok].forEach((x) => sut.join(x.conn, 'room1'));
       slow.socket._socket.writableLength = 65;
-      sut.send(a.conn, 'x');
+      sut.send(a.conn, { message: 'x' });
       sut.disconnect(slow.conn); // its close event, later
       expect(counts()).toMatchObject({ messages: 1, leaves: 1 });
     });

@@ -18,6 +18,17 @@ import {
 } from './engine';
 import { OutboundText } from './outbound';
 
+/**
+ * A message to relay. `messageJson`, when present, is `message` as JSON: a getter on the
+ * gateway's DTOs, read only once the message is known to go out.
+ */
+export interface MessageText {
+  readonly message: string;
+  readonly messageJson?: string;
+}
+
+const jsonOf = (body: MessageText) => body.messageJson ?? JSON.stringify(body.message);
+
 export type Outcome<T extends object = object> =
   ({ ok: true } & T) | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms'> };
 
@@ -96,27 +107,19 @@ export class RoomsService implements LocalRooms {
     return withMembers(this.engine.left(room, this.removeMember(room, conn)));
   }
 
-  /**
-   * To every other member of `room`, or of the sender's current room when none is named.
-   * `messageJson` is `message` as JSON, if the caller has it already.
-   */
-  send(
-    conn: Connection,
-    message: string,
-    room = conn.current,
-    messageJson = JSON.stringify(message),
-  ): Outcome<{ room: string }> {
+  /** To every other member of `room`, or of the sender's current room when none is named. */
+  send(conn: Connection, body: MessageText, room = conn.current): Outcome<{ room: string }> {
     if (room === undefined || !conn.holds(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
-    const text = new OutboundText(roomMessageJson(room, messageJson, conn.from, this.nextId(), Date.now()));
+    const text = new OutboundText(roomMessageJson(room, jsonOf(body), conn.from, this.nextId(), Date.now()));
     this.deliver(members, text, this.messageDeliveries, conn);
     this.engine.publish(room, text);
     return { ok: true, room };
   }
 
   /** To every open connection, the sender included. */
-  broadcast(conn: Connection, message: string, messageJson = JSON.stringify(message)): void {
-    const text = new OutboundText(broadcastJson(messageJson, conn.from, this.nextId(), Date.now()));
+  broadcast(conn: Connection, body: MessageText): void {
+    const text = new OutboundText(broadcastJson(jsonOf(body), conn.from, this.nextId(), Date.now()));
     this.deliver(this.connections, text, this.broadcastDeliveries);
     this.engine.broadcast(text);
   }
