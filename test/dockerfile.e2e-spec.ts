@@ -26,7 +26,12 @@ describe('the Dockerfile recipe (e2e)', () => {
     expect(image.user).toBe('node');
     expect(image.expose).toEqual(['8080']);
     expect(image.env).toMatchObject({ NODE_ENV: 'production', PORT: '8080' });
-    expect(image.cmd).toEqual(['node', '--max-semi-space-size=32', 'dist/main.js']);
+    expect(image.cmd).toEqual([
+      'node',
+      '--max-semi-space-size=32',
+      '--no-allocation-site-pretenuring',
+      'dist/main.js',
+    ]);
     expect(image.stopSignal).toBe('SIGTERM');
   });
 

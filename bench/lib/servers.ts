@@ -18,7 +18,7 @@ export interface ServerSpec {
 }
 
 /** The service runs as the Dockerfile and `npm run start:prod` start it. */
-const SERVICE_NODE_ARGS = ['--max-semi-space-size=32'];
+const SERVICE_NODE_ARGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
 
 /** The servers under test: ours and the three baselines (bench/baselines/, never shipped). */
 export const SERVERS: ServerSpec[] = [
