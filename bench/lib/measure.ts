@@ -59,6 +59,10 @@ const STEP_FACTOR = 1.25;
 const DRAIN_LIMIT_MS = 2000;
 const P99_LIMIT_MS = 50;
 
+// CPU per delivery at the common rate is what servers are compared on, and the shared machine's
+// other load moves a 3-second window's reading by up to ±20%: that window is three steps long.
+const COMMON_STEPS = 3;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Steps the offered rate up from the common rate until the server stops keeping up. */
@@ -85,7 +89,7 @@ export async function measureFanout(
     // up to 1.6x the CPU per delivery of a step at the same rate later (docs/benchmarks.md).
     await measure(scenario.commonRate, settings.stepMs);
     // CPU per delivery at the rate every server is compared at, whether it sustains it or not.
-    const common = await measure(scenario.commonRate, settings.stepMs);
+    const common = await measure(scenario.commonRate, settings.stepMs * COMMON_STEPS);
     console.error(`  common ${scenario.commonRate}/s: ${describe(common)}`);
     const steps: StepResult[] = [];
     for (let rate = scenario.startRate; steps.length < settings.maxSteps; rate *= STEP_FACTOR) {
