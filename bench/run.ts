@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { type Measured, measureFanout, measureIdle } from './lib/measure';
+import { type Measured, measureCommon, measureFanout, measureIdle } from './lib/measure';
 import { buildService } from './lib/build';
 import { printTables, writeChart } from './lib/report';
 import { ROOT, SERVERS } from './lib/servers';
@@ -52,9 +52,11 @@ async function measureAll(): Promise<Saved> {
   const results: Measured[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const scenario of FANOUT.filter((s) => !only || only.includes(s.id))) {
+      console.error(`round ${round} ${scenario.id} common rate`);
+      const common = await measureCommon(servers, scenario, settings);
       for (const server of servers) {
         console.error(`round ${round} ${scenario.id} ${server.name}`);
-        results.push(await measureFanout(server, scenario, round, settings));
+        results.push(await measureFanout(server, scenario, round, settings, common.get(server.name)!));
       }
     }
     if (!only || only.includes('S4')) {

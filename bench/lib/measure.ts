@@ -1,29 +1,13 @@
-import * as hdr from 'hdr-histogram-js';
-import { PROTOCOLS } from '../load/protocols';
-import { clientsOf, type FanoutScenario, fanoutOf, IDLE_ROOM_SIZE } from '../scenarios';
+import { clientsOf, type FanoutScenario, IDLE_ROOM_SIZE } from '../scenarios';
 import { LoadPool } from './load-pool';
-import { cpuUs, rssBytes } from './proc';
+import { rssBytes } from './proc';
+import { Rig, type StepResult, summarize, type Window } from './rig';
 import { type ServerSpec, startServer } from './servers';
 
 export interface Settings {
   stepMs: number;
   maxSteps: number;
   messageBytes: number;
-}
-
-export interface StepResult {
-  offered: number;
-  delivered: number;
-  loss: number;
-  duplicates: number;
-  misrouted: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  serverCpuUsPerDelivery: number;
-  loadCpuUsPerDelivery: number;
-  sustained: boolean;
-  why?: string;
 }
 
 export interface FanoutResult {
@@ -53,133 +37,101 @@ export interface IdleResult {
 
 export type Measured = FanoutResult | IdleResult;
 
-const LOAD_WORKERS = 2;
 const IDLE_LOAD_WORKERS = 4;
 const STEP_FACTOR = 1.25;
-const DRAIN_LIMIT_MS = 2000;
-const P99_LIMIT_MS = 50;
 
 // CPU per delivery at the common rate is what servers are compared on, and the shared machine's
-// other load moves a 3-second window's reading by up to ±20%: that window is three steps long.
+// other load moves a 3-second window's reading by up to ±20%: each server gets three windows.
 const COMMON_STEPS = 3;
+
+/** A server's result at the common rate, and the duplicates and misroutes of its windows. */
+export interface Common {
+  step: StepResult;
+  wrongDeliveries: number;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Steps the offered rate up from the common rate until the server stops keeping up. */
+/**
+ * CPU per delivery at the scenario's common rate, for every server in `specs`. All of them are
+ * started and their clients joined first; then each gets a warm-up step, and the measured
+ * windows go round the servers (A B C D A B C D ...), COMMON_STEPS of them each. Each server's
+ * result sums its windows. So the windows compared lie seconds apart, not minutes: the shared
+ * machine's other load, which drifts over minutes, weighs on every server alike.
+ */
+export async function measureCommon(
+  specs: ServerSpec[],
+  scenario: FanoutScenario,
+  settings: Settings,
+): Promise<Map<string, Common>> {
+  const rigs: Rig[] = [];
+  try {
+    for (const spec of specs) rigs.push(await Rig.start(spec, scenario, settings.messageBytes));
+    // Warm-up, not reported: one step at the common rate, so that the collection of the
+    // connection setup's garbage and the JIT's first compiles fall outside the measured
+    // windows. A half-second warm-up left them in the common-rate window, which then read
+    // up to 1.6x the CPU per delivery of a step at the same rate later (docs/benchmarks.md).
+    for (const rig of rigs) await rig.step(scenario.commonRate, settings.stepMs);
+    const windows = rigs.map((): Window[] => []);
+    for (let pass = 0; pass < COMMON_STEPS; pass++) {
+      for (const [i, rig] of rigs.entries())
+        windows[i].push(await rig.window(scenario.commonRate, settings.stepMs));
+    }
+    return new Map(
+      rigs.map((rig, i) => {
+        const step = summarize(windows[i]);
+        console.error(`  ${rig.spec.name} at ${scenario.commonRate}/s: ${describe(step)}`);
+        return [rig.spec.name, { step, wrongDeliveries: rig.wrongDeliveries }];
+      }),
+    );
+  } finally {
+    for (const rig of rigs) await rig.stop();
+  }
+}
+
+/** Steps the offered rate up from the start rate until the server stops keeping up. */
 export async function measureFanout(
   spec: ServerSpec,
   scenario: FanoutScenario,
   round: number,
   settings: Settings,
+  common: Common,
 ): Promise<FanoutResult> {
-  const server = await startServer(spec);
-  const pool = LoadPool.start(LOAD_WORKERS);
+  const atCommon = {
+    kind: 'fanout',
+    scenario: scenario.id,
+    server: spec.name,
+    round,
+    common: common.step,
+    wrongDeliveries: common.wrongDeliveries,
+  } as const;
+  if (settings.maxSteps === 0) return atCommon; // `--steps 0`: the common rate only
+  const rig = await Rig.start(spec, scenario, settings.messageBytes);
   try {
-    await pool.setup(server.urls, spec.protocol, clientsOf(scenario), settings.messageBytes);
-    if (!PROTOCOLS[spec.protocol].joinAck) await sleep(1000); // no join replies: let joins settle
-    let wrongDeliveries = 0;
-    const measure = async (rate: number, durationMs: number) => {
-      const result = await step(server.pids, pool, scenario, rate, durationMs);
-      wrongDeliveries += result.duplicates + result.misrouted;
-      return result;
-    };
-    // Warm-up, not reported: one step at the common rate, so that the collection of the
-    // connection setup's garbage and the JIT's first compiles fall outside the measured
-    // windows. A half-second warm-up left them in the common-rate window, which then read
-    // up to 1.6x the CPU per delivery of a step at the same rate later (docs/benchmarks.md).
-    await measure(scenario.commonRate, settings.stepMs);
-    // CPU per delivery at the rate every server is compared at, whether it sustains it or not.
-    const common = await measure(scenario.commonRate, settings.stepMs * COMMON_STEPS);
-    console.error(`  common ${scenario.commonRate}/s: ${describe(common)}`);
+    await rig.step(scenario.commonRate, settings.stepMs); // warm-up, as in measureCommon
     const steps: StepResult[] = [];
     for (let rate = scenario.startRate; steps.length < settings.maxSteps; rate *= STEP_FACTOR) {
-      let result = await measure(rate, settings.stepMs);
+      let result = await rig.step(rate, settings.stepMs);
       console.error(`  ${Math.round(rate)}/s: ${describe(result)}`);
       if (result.why === 'p99' || result.why === 'load generator fell behind') {
         // Both cores are busy near the top, so one stall of the shared machine (another
         // process, a GC of the load generator) can push a window's p99 over the limit: a
         // step fails on latency only when the same rate fails again right after. Loss and
         // wrong deliveries are not transient and end the search at once.
-        result = await measure(rate, settings.stepMs);
+        result = await rig.step(rate, settings.stepMs);
         console.error(`  ${Math.round(rate)}/s again: ${describe(result)}`);
       }
       steps.push(result);
       if (!result.sustained) break;
     }
     return {
-      kind: 'fanout',
-      scenario: scenario.id,
-      server: spec.name,
-      round,
-      common,
+      ...atCommon,
       best: steps.filter((s) => s.sustained).at(-1),
-      wrongDeliveries,
+      wrongDeliveries: common.wrongDeliveries + rig.wrongDeliveries,
     };
   } finally {
-    await pool.stop();
-    await server.stop();
+    await rig.stop();
   }
-}
-
-async function step(
-  pids: number[],
-  pool: LoadPool,
-  scenario: FanoutScenario,
-  rate: number,
-  durationMs: number,
-): Promise<StepResult> {
-  const senders = scenario.rooms * scenario.senders;
-  const ratePerSender = rate / (senders * fanoutOf(scenario));
-  const cpu = () => pids.reduce((sum, pid) => sum + cpuUs(pid), 0);
-  const cpuBefore = cpu();
-  const started = performance.now();
-  const sent = [...(await pool.send(ratePerSender, durationMs)).values()].reduce((a, b) => a + b, 0);
-  const windowMs = performance.now() - started;
-  const expected = sent * fanoutOf(scenario);
-
-  // Stop timing when every send has been received, or when it is clear they won't be.
-  const drainStarted = performance.now();
-  let received = await pool.received();
-  while (received < expected && performance.now() - drainStarted < DRAIN_LIMIT_MS) {
-    await sleep(20);
-    received = await pool.received();
-  }
-  const serverCpu = cpu() - cpuBefore;
-  const stats = await pool.collect();
-
-  const histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 120_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  for (const s of stats) histogram.add(hdr.decodeFromCompressedBase64(s.histogram));
-  const sum = (pick: (s: (typeof stats)[number]) => number) => stats.reduce((a, s) => a + pick(s), 0);
-  const result: StepResult = {
-    offered: rate,
-    delivered: (received * 1000) / windowMs,
-    loss: expected - sum((s) => s.received),
-    duplicates: sum((s) => s.duplicates),
-    misrouted: sum((s) => s.misrouted),
-    p50: histogram.getValueAtPercentile(50) / 1000,
-    p99: histogram.getValueAtPercentile(99) / 1000,
-    p999: histogram.getValueAtPercentile(99.9) / 1000,
-    serverCpuUsPerDelivery: serverCpu / Math.max(1, received),
-    loadCpuUsPerDelivery: sum((s) => s.cpuUs) / Math.max(1, received),
-    sustained: false,
-  };
-  const sentShare = sent / ((ratePerSender * senders * durationMs) / 1000);
-  result.why =
-    result.loss > 0
-      ? 'loss'
-      : result.duplicates + result.misrouted > 0
-        ? 'wrong delivery'
-        : result.p99 > P99_LIMIT_MS
-          ? 'p99'
-          : sentShare < 0.97
-            ? 'load generator fell behind'
-            : undefined;
-  result.sustained = result.why === undefined;
-  return result;
 }
 
 /** S4: joined idle connections: how fast they connect and how much memory each costs the server. */
