@@ -1,8 +1,8 @@
 import { INestApplication, Logger, type Type } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
@@ -14,8 +14,8 @@ import { WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY } from './close-codes';
 import { type DirectHandler, directHandlers } from './direct-dispatch';
 import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
-import { sendError } from './ws-error.filter';
 import { Heartbeat } from './heartbeat';
+import { sendError } from './ws-error.filter';
 
 type Handler = (data: unknown, event: string) => Promise<unknown>;
 
