@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
+import { V8_FLAGS } from '../src/runtime/v8-flags';
 import { buildRecipe, type Image, workdirOf } from './support/dockerfile-recipe';
 import { spawnServer } from './support/server-process';
 import { TestClient } from './support/ws-client';
+import { eventually } from './support/eventually';
 import { freePort } from './support/free-port';
 
 const ROOT = join(__dirname, '..');
@@ -26,19 +28,14 @@ describe('the Dockerfile recipe (e2e)', () => {
     expect(image.user).toBe('node');
     expect(image.expose).toEqual(['8080']);
     expect(image.env).toMatchObject({ NODE_ENV: 'production', PORT: '8080' });
-    expect(image.cmd).toEqual([
-      'node',
-      '--max-semi-space-size=32',
-      '--no-allocation-site-pretenuring',
-      'dist/main.js',
-    ]);
+    expect(image.cmd).toEqual(['node', ...V8_FLAGS, 'dist/main.js']);
     expect(image.stopSignal).toBe('SIGTERM');
   });
 
   it('ships production dependencies only, and no sources or tests', () => {
     const app = workdirOf(image);
     expect(existsSync(join(app, 'node_modules', '@nestjs', 'core'))).toBe(true);
-    for (const dev of ['jest', 'typescript', 'ts-node', '@nestjs/cli']) {
+    for (const dev of ['jest', 'typescript', 'ts-node', '@swc/core']) {
       expect(existsSync(join(app, 'node_modules', dev))).toBe(false);
     }
     expect(existsSync(join(app, 'src'))).toBe(false);
@@ -78,4 +75,34 @@ describe('the Dockerfile recipe (e2e)', () => {
     expect(await server.exited).toEqual({ code: 0, signal: null });
     await expect(healthcheck()).rejects.toThrow(); // and the check notices a dead service
   }, 30_000);
+
+  describe('started as a process manager would, `node dist/main.js`', () => {
+    const start = async () => {
+      const env = { ...image.env, PORT: String(await freePort()) };
+      const server = spawnServer(env, { args: ['dist/main.js'], cwd: workdirOf(image) });
+      await server.listening;
+      return server;
+    };
+
+    it('runs with the V8 flags all the same, and stops on SIGTERM as the image does', async () => {
+      const server = await start();
+      expect(server.output()).toContain(`(Node ${process.version}, flags ${V8_FLAGS.join(' ')})`);
+      const client = await TestClient.connect(server.wsUrl);
+      await client.request({ type: 'echo', message: 'tuned' }, 'echo');
+
+      server.child.kill('SIGTERM');
+      expect((await client.closed).code).toBe(1001);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+    }, 30_000);
+
+    it('leaves nothing serving when the process it was started as is killed outright', async () => {
+      const server = await start();
+      const client = await TestClient.connect(server.wsUrl);
+      server.child.kill('SIGKILL');
+      await server.exited;
+      // On Node 20 the server is a child of the process killed: it must not serve on, orphaned.
+      await client.closed;
+      await eventually(() => expect(TestClient.connect(server.wsUrl)).rejects.toThrow(/ECONNREFUSED/));
+    }, 30_000);
+  });
 });

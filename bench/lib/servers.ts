@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ProtocolName } from '../load/protocols';
+import { V8_FLAGS } from '../../src/runtime/v8-flags';
 import { freePort } from '../../test/support/free-port';
+import { withDescendants } from './proc';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -15,10 +17,9 @@ export interface ServerSpec {
   env?: Record<string, string>;
   /** Cluster mode: this many instances on a redis-server of the bench's own, clients spread over them. */
   instances?: number;
+  /** Runs only when `--servers` names it. */
+  optIn?: boolean;
 }
-
-/** The service runs as the Dockerfile and `npm run start:prod` start it. */
-const SERVICE_NODE_ARGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
 
 /** The servers under test: ours and the three baselines (bench/baselines/, never shipped). */
 export const SERVERS: ServerSpec[] = [
@@ -29,16 +30,26 @@ export const SERVERS: ServerSpec[] = [
     name: 'rooms-service',
     protocol: 'chat',
     script: 'dist/main.js',
-    nodeArgs: SERVICE_NODE_ARGS,
+    nodeArgs: V8_FLAGS,
     env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
   },
   {
     name: 'rooms-service-x3',
     protocol: 'chat',
     script: 'dist/main.js',
-    nodeArgs: SERVICE_NODE_ARGS,
+    nodeArgs: V8_FLAGS,
     env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
     instances: 3,
+  },
+  {
+    // As a process manager or a Kubernetes `command:` would start it: the service adds its V8
+    // flags itself (src/runtime/v8-flags.ts). For comparison with rooms-service, which has them
+    // on its command line as the image does.
+    name: 'rooms-service-plain',
+    protocol: 'chat',
+    script: 'dist/main.js',
+    env: { LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    optIn: true,
   },
 ];
 
@@ -64,7 +75,7 @@ export async function startServer(
   if (!spec.instances) {
     const [command, ...args] = [...wrapper, process.execPath, ...(spec.nodeArgs ?? []), spec.script];
     const server = await startProcess(command, args, spec.env ?? {}, undefined, bootMs);
-    return { spec, urls: [server.url], pids: [server.pid], stop: server.stop };
+    return { spec, urls: [server.url], pids: server.pids, stop: server.stop };
   }
   const redisPort = await freePort();
   const redis = await startProcess(
@@ -82,7 +93,7 @@ export async function startServer(
   return {
     spec,
     urls: instances.map((i) => i.url),
-    pids: [...instances.map((i) => i.pid), redis.pid],
+    pids: [...instances.flatMap((i) => i.pids), ...redis.pids],
     stop: async () => {
       await Promise.all(instances.map((i) => i.stop()));
       await redis.stop();
@@ -96,7 +107,7 @@ async function startProcess(
   env: Record<string, string>,
   fixedPort?: number,
   bootMs = 10_000,
-): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+): Promise<{ url: string; pids: number[]; stop(): Promise<void> }> {
   const port = fixedPort ?? (await freePort());
   const node = command === process.execPath;
   const profile =
@@ -107,10 +118,11 @@ async function startProcess(
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitForPort(port, child, bootMs);
+  const pids = withDescendants(child.pid!);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     url: `ws://127.0.0.1:${port}`,
-    pid: child.pid!,
+    pids,
     stop: async () => {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 5000);

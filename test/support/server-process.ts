@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Env } from '../../src/config/load-config';
+import { V8_FLAGS } from '../../src/runtime/v8-flags';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -15,7 +16,11 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const FROM_SOURCE = { args: ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], cwd: ROOT };
+/** With the service's V8 flags given, as the image gives them, so that it does not start again. */
+const FROM_SOURCE = {
+  args: [...V8_FLAGS, '-r', 'ts-node/register/transpile-only', 'src/main.ts'],
+  cwd: ROOT,
+};
 
 /**
  * Runs the service as its own process (for signals and exit codes), on a free loopback port:

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+
+/**
+ * The V8 flags the service runs with, however it is started: a larger young generation and no
+ * allocation-site pretenuring let a message's objects die young instead of in the old generation,
+ * whose collections mark the whole heap (docs/benchmarks.md, "Garbage collection").
+ */
+export const V8_FLAGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
+
+/** Set in a child started by `standIn` below, so that it stops when its launcher is gone. */
+const LAUNCHER_ENV = 'ROOMS_SERVICE_LAUNCHER';
+
+/** What a stand-in passes on: the signals a process manager, a terminal or a shell sends. */
+const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const;
+
+type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
+
+/**
+ * The V8_FLAGS that neither the command line nor NODE_OPTIONS sets, to any value: a flag given
+ * by whoever started the process (`--max-semi-space-size=64`, `--allocation-site-pretenuring`)
+ * is theirs to choose.
+ */
+export function missingV8Flags(execArgv: readonly string[], nodeOptions = ''): string[] {
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].map(flagName));
+  return V8_FLAGS.filter((flag) => !given.has(flagName(flag)));
+}
+
+/** `--x-y=1`, `--no-x-y` and `--x_y` all set x-y. */
+function flagName(arg: string): string {
+  return arg.replace(/^--(no-)?/, '').split('=')[0].replaceAll('_', '-');
+}
+
+/**
+ * Makes this process one that runs with V8_FLAGS, and says whether it is the one to serve.
+ *
+ * The flags size the heap, which V8 sets up before any of our code runs (`v8.setFlagsFromString`
+ * is too late for the young generation's size), so a process started without them, as
+ * `node dist/main.js`, starts again with them before it loads anything else. Where Node has
+ * `process.execve` (22.15 and later, so the image's 24) the new program replaces this one under
+ * the same PID, and signals and exit status are simply its own. Node 20 has no such call: there
+ * this process stays as a stand-in for a child and returns false.
+ */
+export function settleV8Flags(): boolean {
+  const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length === 0) {
+    stopWithLauncher();
+    return true;
+  }
+  const args = [...missing, ...process.execArgv, ...process.argv.slice(1)];
+  const execve = (process as unknown as { execve?: Execve }).execve;
+  if (execve) execve(process.execPath, [process.execPath, ...args], process.env);
+  standIn(args);
+  return false;
+}
+
+/**
+ * Runs the service as a child and passes on what a process manager expects of it: the signals it
+ * sends, and the child's exit code or signal as this process's own.
+ */
+function standIn(args: string[]): void {
+  const child = spawn(process.execPath, args, {
+    // Its own process group, so a terminal's Ctrl-C reaches it once, from here, not twice.
+    detached: true,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [LAUNCHER_ENV]: String(process.pid) },
+  });
+  for (const signal of FORWARDED) process.on(signal, () => child.kill(signal));
+  child.on('error', (err) => {
+    console.error(`Could not start the service with its V8 flags: ${err.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (code !== null) process.exit(code);
+    process.removeAllListeners(signal!);
+    process.kill(process.pid, signal!);
+  });
+}
+
+/**
+ * In a stand-in's child: the IPC channel closes when the stand-in dies, however (even by
+ * SIGKILL, which it cannot pass on), and then the service shuts down as on SIGTERM rather than
+ * serve on, orphaned, out of the process manager's sight.
+ */
+function stopWithLauncher(): void {
+  if (!process.env[LAUNCHER_ENV] || !process.channel) return;
+  delete process.env[LAUNCHER_ENV];
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
