@@ -3,7 +3,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # --omit=optional as well: @nestjs/swagger names typescript as an optional peer (for its build
 # plugin), which would keep the compiler in the image. No production dependency is optional.

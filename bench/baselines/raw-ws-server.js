@@ -1,8 +1,9 @@
 // A hand-tuned raw `ws` server of our protocol: the practical ceiling for Node here.
 // Each room message is serialized once and framed once; the same frame bytes are written to
 // every member's TCP socket, corked until the end of the event-loop turn so that messages
-// landing in one turn leave in one write. bufferutil/utf-8-validate are installed, so ws uses
-// them. Minimal validation, no framework. For comparison only.
+// landing in one turn leave in one write. bufferutil is installed, so ws masks and unmasks with
+// it, and checks UTF-8 with Node's buffer.isUtf8. Minimal validation, no framework. For
+// comparison only.
 const { WebSocketServer, Sender } = require('ws');
 
 const wss = new WebSocketServer({
