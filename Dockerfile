@@ -21,9 +21,10 @@ COPY public ./public
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["node", "dist/healthcheck.js"]
-# main.ts handles SIGTERM itself: clients get 1001 and the process exits 0.
+# src/server.ts handles SIGTERM itself: clients get 1001 and the process exits 0.
 STOPSIGNAL SIGTERM
 # A larger young generation, and no pretenuring (V8 allocating straight into the old generation
 # at sites whose objects once survived), let a message's objects die young instead of in the old
 # generation, whose collections mark the whole heap (docs/benchmarks.md, "Garbage collection").
+# The service would add them itself (src/runtime/v8-flags.ts); given here, Node starts once.
 CMD ["node", "--max-semi-space-size=32", "--no-allocation-site-pretenuring", "dist/main.js"]

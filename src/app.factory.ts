@@ -7,7 +7,7 @@ import { setupOpenApi } from './docs/openapi';
 import { ChatGateway } from './gateway/chat.gateway';
 import { ChatWsAdapter } from './gateway/chat-ws.adapter';
 
-/** The app as main.ts runs it; tests build it the same way. Call listen() on the result. */
+/** The app as server.ts runs it; tests build it the same way. Call listen() on the result. */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   // Nest's own lines and every `new Logger(...)` go through pino from here on; what Nest logs
   // while the app is built waits for it.

@@ -4,8 +4,11 @@ import { type AppConfig, loadConfig } from './config/load-config';
 
 const logger = new Logger('Main');
 
-/** Starts the service on the configured port and stops it cleanly on SIGTERM or SIGINT. */
-export async function serve(): Promise<void> {
+/**
+ * Starts the service on the configured port and stops it cleanly on SIGTERM or SIGINT.
+ * `untuned` says why it runs without some of its V8 flags, if it does (src/runtime/v8-flags.ts).
+ */
+export async function serve(untuned?: string): Promise<void> {
   let config: AppConfig;
   try {
     config = loadConfig(process.env);
@@ -18,6 +21,7 @@ export async function serve(): Promise<void> {
   logger.log(
     `Listening on ${await app.getUrl()}, WebSocket at ${config.wsPath} (Node ${process.version}, ${nodeFlags()})`,
   );
+  if (untuned) logger.warn(untuned);
   // Not app.enableShutdownHooks(): Nest re-raises the signal after closing, so the
   // process would die by the signal instead of exiting 0. A repeated signal (a second
   // Ctrl-C, an impatient orchestrator) must not kill it mid-shutdown either.

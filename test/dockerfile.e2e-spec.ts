@@ -84,15 +84,31 @@ describe('the Dockerfile recipe (e2e)', () => {
       return server;
     };
 
-    it('runs with the V8 flags all the same, and stops on SIGTERM as the image does', async () => {
-      const server = await start();
-      expect(server.output()).toContain(`(Node ${process.version}, flags ${V8_FLAGS.join(' ')})`);
-      const client = await TestClient.connect(server.wsUrl);
-      await client.request({ type: 'echo', message: 'tuned' }, 'echo');
+    it.each(['SIGTERM', 'SIGINT'] as const)(
+      'runs with the V8 flags all the same, and stops on %s as the image does',
+      async (signal) => {
+        const server = await start();
+        expect(server.output()).toContain(`(Node ${process.version}, flags ${V8_FLAGS.join(' ')})`);
+        expect(server.output()).not.toContain('Running without');
+        const client = await TestClient.connect(server.wsUrl);
+        await client.request({ type: 'echo', message: 'tuned' }, 'echo');
 
-      server.child.kill('SIGTERM');
-      expect((await client.closed).code).toBe(1001);
-      expect(await server.exited).toEqual({ code: 0, signal: null });
+        server.child.kill(signal);
+        expect((await client.closed).code).toBe(1001);
+        expect(await server.exited).toEqual({ code: 0, signal: null });
+        expect(server.output()).toContain(`${signal}: shutting down`);
+      },
+      30_000,
+    );
+
+    it('exits as the service does when it refuses to start', async () => {
+      const server = spawnServer(
+        { ...image.env, PORT: 'eighty' },
+        { args: ['dist/main.js'], cwd: workdirOf(image) },
+      );
+      server.listening.catch(() => undefined);
+      expect(await server.exited).toEqual({ code: 1, signal: null });
+      expect(server.output()).toContain('PORT must be an integer number');
     }, 30_000);
 
     it('leaves nothing serving when the process it was started as is killed outright', async () => {

@@ -144,9 +144,10 @@ export async function measureIdle(
   const server = await startServer(spec);
   const pool = LoadPool.start(IDLE_LOAD_WORKERS);
   try {
-    const [pid] = server.pids; // S4 runs single instances only
+    // S4 runs single instances only; a Node 20 stand-in's RSS (rooms-service-plain) stays put.
+    const rss = () => server.pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
     await sleep(500);
-    const rssBefore = rssBytes(pid);
+    const rssBefore = rss();
     const clients = clientsOf({
       rooms: Math.ceil(connections / IDLE_ROOM_SIZE),
       members: IDLE_ROOM_SIZE,
@@ -154,7 +155,7 @@ export async function measureIdle(
     }).slice(0, connections);
     const connectMs = await pool.setup(server.urls, spec.protocol, clients, settings.messageBytes);
     await sleep(2000);
-    const rssPerConnection = (rssBytes(pid) - rssBefore) / connections;
+    const rssPerConnection = (rss() - rssBefore) / connections;
     console.error(
       `  ${Math.round((connections * 1000) / connectMs)} connects/s, ${(rssPerConnection / 1024).toFixed(1)} KB/connection`,
     );

@@ -6,7 +6,7 @@ import { AppConfig } from './load-config';
 export type AppConfigService = ConfigService<AppConfig, true>;
 
 /**
- * Serves an already validated AppConfig through @nestjs/config. main.ts validates
+ * Serves an already validated AppConfig through @nestjs/config. server.ts validates
  * process.env before Nest starts (so a bad value stops the process before it listens),
  * and tests hand in their own settings, so neither the process env nor a .env file is read here.
  */

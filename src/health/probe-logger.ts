@@ -6,7 +6,7 @@ const CHECK_FAILED = 'Health Check has failed!';
 /**
  * Terminus's logger. It logs every failing probe as an error, but readiness fails only for
  * states logged once where they begin (the engine warns when Redis goes and logs when it is
- * back; main.ts logs the shutdown), and a balancer probes every few seconds, so that line is
+ * back; server.ts logs the shutdown), and a balancer probes every few seconds, so that line is
  * logged at debug: there when looked for, never a stream of errors. Any other error is one.
  */
 @Injectable()

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import inspector from 'node:inspector';
+import { constants } from 'node:os';
 
 /**
  * The V8 flags the service runs with, however it is started: a larger young generation and no
@@ -7,11 +9,17 @@ import { spawn } from 'node:child_process';
  */
 export const V8_FLAGS = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
 
-/** Set in a child started by `standIn` below, so that it stops when its launcher is gone. */
-const LAUNCHER_ENV = 'ROOMS_SERVICE_LAUNCHER';
+/**
+ * Set for the process started again with the flags: `execve`, or `stand-in` for a stand-in's
+ * child. It starts again at most once, whatever its command line turns out to hold.
+ */
+const RELAUNCHED_ENV = 'ROOMS_SERVICE_RELAUNCHED';
 
 /** What a stand-in passes on: the signals a process manager, a terminal or a shell sends. */
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const;
+
+/** Whether this process serves, and if it serves without some of V8_FLAGS, why. */
+export type Settled = { serve: false } | { serve: true; untuned?: string };
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 
@@ -27,7 +35,10 @@ export function missingV8Flags(execArgv: readonly string[], nodeOptions = ''): s
 
 /** `--x-y=1`, `--no-x-y` and `--x_y` all set x-y. */
 function flagName(arg: string): string {
-  return arg.replace(/^--(no-)?/, '').split('=')[0].replaceAll('_', '-');
+  return arg
+    .replace(/^--(no-)?/, '')
+    .split('=')[0]
+    .replaceAll('_', '-');
 }
 
 /**
@@ -37,20 +48,36 @@ function flagName(arg: string): string {
  * is too late for the young generation's size), so a process started without them, as
  * `node dist/main.js`, starts again with them before it loads anything else. Where Node has
  * `process.execve` (22.15 and later, so the image's 24) the new program replaces this one under
- * the same PID, and signals and exit status are simply its own. Node 20 has no such call: there
- * this process stays as a stand-in for a child and returns false.
+ * the same PID, and signals and exit status are simply its own. Earlier Nodes have no such call:
+ * there this process stays as a stand-in for a child and does not serve.
  */
-export function settleV8Flags(): boolean {
+export function settleV8Flags(): Settled {
+  const relaunched = process.env[RELAUNCHED_ENV];
+  delete process.env[RELAUNCHED_ENV];
+  if (relaunched === 'stand-in') stopWithLauncher();
   const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
-  if (missing.length === 0) {
-    stopWithLauncher();
-    return true;
-  }
+  if (missing.length === 0) return { serve: true };
+  const kept = reasonToStay(relaunched);
+  if (kept) return { serve: true, untuned: `Running without ${missing.join(' ')}: ${kept}` };
+
   const args = [...missing, ...process.execArgv, ...process.argv.slice(1)];
   const execve = (process as unknown as { execve?: Execve }).execve;
-  if (execve) execve(process.execPath, [process.execPath, ...args], process.env);
+  if (execve && process.platform !== 'win32') {
+    execve(process.execPath, [process.execPath, ...args], { ...process.env, [RELAUNCHED_ENV]: 'execve' });
+  }
   standIn(args);
-  return false;
+  return { serve: false };
+}
+
+/** Where starting again would take away what whoever started this process relies on. */
+function reasonToStay(relaunched: string | undefined): string | undefined {
+  if (relaunched) return 'started again with them once already, and they did not take';
+  // An IPC channel (pm2, child_process.fork, cluster workers, node --watch) does not survive
+  // execve, and a stand-in would not pass its messages on.
+  if (process.channel) return 'its parent talks to it over IPC; put the flags on its command line';
+  // The debugger is attached to this process, and a child could not have its port.
+  if (inspector.url()) return 'a debugger is attached; put the flags on the command line';
+  return undefined;
 }
 
 /**
@@ -59,10 +86,10 @@ export function settleV8Flags(): boolean {
  */
 function standIn(args: string[]): void {
   const child = spawn(process.execPath, args, {
-    // Its own process group, so a terminal's Ctrl-C reaches it once, from here, not twice.
+    // Its own session, so that a terminal's Ctrl-C reaches it once, from here, not twice.
     detached: true,
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [LAUNCHER_ENV]: String(process.pid) },
+    env: { ...process.env, [RELAUNCHED_ENV]: 'stand-in' },
   });
   for (const signal of FORWARDED) process.on(signal, () => child.kill(signal));
   child.on('error', (err) => {
@@ -73,6 +100,9 @@ function standIn(args: string[]): void {
     if (code !== null) process.exit(code);
     process.removeAllListeners(signal!);
     process.kill(process.pid, signal!);
+    // As PID 1 (a container's init) a process ignores its own fatal signals: exit as a shell
+    // reports a death by signal.
+    setTimeout(() => process.exit(128 + constants.signals[signal!]), 1000);
   });
 }
 
@@ -82,8 +112,7 @@ function standIn(args: string[]): void {
  * serve on, orphaned, out of the process manager's sight.
  */
 function stopWithLauncher(): void {
-  if (!process.env[LAUNCHER_ENV] || !process.channel) return;
-  delete process.env[LAUNCHER_ENV];
+  if (!process.channel) return;
   process.channel.unref();
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }

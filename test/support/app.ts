@@ -12,7 +12,7 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** The real app, wired as main.ts wires it, listening on a free loopback port; `setup` runs before it listens. */
+/** The real app, wired as src/server.ts wires it, listening on a free loopback port; `setup` runs before it listens. */
 export async function startApp(
   env: Env = {},
   setup: (app: INestApplication) => void = () => undefined,
