@@ -7,7 +7,7 @@ const common = {
     '^.+\\.ts$': 'ts-jest',
     '^.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|jose)/)'],
 };
 
 /** @type {import('jest').Config} */

@@ -6,6 +6,17 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+export const AUTH_MODES = ['open', 'jwt'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+/** Every algorithm JWT_ALGORITHMS may name; `none` is not one of them. */
+export const JWT_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA', 'Ed25519',
+] as const; // prettier-ignore
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
@@ -106,4 +117,75 @@ export class EnvSchema {
     message: 'REDIS_PREFIX must be 1 to 64 characters: ASCII letters, digits, _ - .',
   })
   REDIS_PREFIX = 'rooms';
+
+  // open: anonymous clients may connect and join public rooms. jwt: every connection must
+  // authenticate within AUTH_TIMEOUT_MS.
+  @IsOptional()
+  @IsIn(AUTH_MODES)
+  AUTH_MODE: AuthMode = 'open';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  AUTH_TIMEOUT_MS = 10_000;
+
+  // One of the three keys below. Their cross-checks (one at a most, a secret's length, a PEM
+  // that parses, algorithms that fit the key) are in load-config.ts's conflicts().
+  @IsOptional()
+  @IsString()
+  JWT_SECRET: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  JWT_PUBLIC_KEY: string | undefined = undefined;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'JWT_JWKS_URL must be an http:// or https:// URL' })
+  JWT_JWKS_URL: string | undefined = undefined;
+
+  @IsOptional()
+  @Matches(new RegExp(`^(?:${JWT_ALGORITHMS.join('|')})(?:,(?:${JWT_ALGORITHMS.join('|')}))*$`), {
+    message: `JWT_ALGORITHMS must be a comma-separated list of ${JWT_ALGORITHMS.join(', ')}`,
+  })
+  JWT_ALGORITHMS: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER: string | undefined = undefined;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  JWT_CLOCK_TOLERANCE_S = 30;
+
+  // A token with a `kid` the cached key set lacks makes the set be fetched again, at most this often.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  JWT_JWKS_COOLDOWN_S = 30;
+
+  // How long a fetched key set is used before it is fetched again.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  JWT_JWKS_MAX_AGE_S = 600;
+
+  // A room whose name starts with this is private: joined only under a matching `rooms` claim.
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{1,63}$/, {
+    message: 'PRIVATE_ROOM_PREFIX must be 1 to 63 characters a room name may hold: ASCII letters, digits, _ - . :',
+  })
+  PRIVATE_ROOM_PREFIX = 'private:';
 }

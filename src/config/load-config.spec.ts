@@ -18,6 +18,10 @@ describe(loadConfig.name, () => {
       redisUrl: undefined,
       redisClusterNodes: undefined,
       redisPrefix: 'rooms',
+      authMode: 'open',
+      authTimeoutMs: 10000,
+      jwt: undefined,
+      privateRoomPrefix: 'private:',
     });
   });
 

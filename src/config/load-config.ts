@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { EnvSchema, LogFormat, LogLevel } from './env.schema';
+import { AuthMode, EnvSchema, LogFormat, LogLevel } from './env.schema';
+import { jwtKeyProblems, type JwtKeyConfig, toJwtKeyConfig } from './jwt-key-config';
 
 /** The validated, frozen settings the app runs with (camelCase names of EnvSchema's variables). */
 export interface AppConfig {
@@ -22,6 +23,11 @@ export interface AppConfig {
   /** Cluster mode on a Redis Cluster when set: its seed nodes. */
   readonly redisClusterNodes: string[] | undefined;
   readonly redisPrefix: string;
+  readonly authMode: AuthMode;
+  readonly authTimeoutMs: number;
+  /** How tokens are verified; undefined when no key is set (every token is then refused). */
+  readonly jwt: JwtKeyConfig | undefined;
+  readonly privateRoomPrefix: string;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -50,6 +56,7 @@ function conflicts(s: EnvSchema): string[] {
   if (s.REDIS_URL && s.REDIS_CLUSTER_NODES) {
     conflicts.push('Set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   }
+  conflicts.push(...jwtKeyProblems(s));
   return conflicts;
 }
 
@@ -81,5 +88,9 @@ function toAppConfig(s: EnvSchema): AppConfig {
     redisUrl: s.REDIS_URL,
     redisClusterNodes: s.REDIS_CLUSTER_NODES?.split(','),
     redisPrefix: s.REDIS_PREFIX,
+    authMode: s.AUTH_MODE,
+    authTimeoutMs: s.AUTH_TIMEOUT_MS,
+    jwt: toJwtKeyConfig(s),
+    privateRoomPrefix: s.PRIVATE_ROOM_PREFIX,
   };
 }

@@ -6,6 +6,8 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { AuthService } from '../auth/auth.service';
+import { chooseProtocol } from '../auth/upgrade-token';
 import { LOG_LEVELS } from '../config/env.schema';
 import type { AppConfig } from '../config/load-config';
 import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
@@ -15,6 +17,7 @@ import { CLOSE_GOING_AWAY } from './close-codes';
 import { type DirectHandler, directHandlers } from './direct-dispatch';
 import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
+import { admit, type Refusal, refuse, type UpgradeCheck } from './upgrade-admission';
 import { sendError } from './ws-error.filter';
 
 type Handler = (data: unknown, event: string) => Promise<unknown>;
@@ -42,6 +45,8 @@ export class ChatWsAdapter extends WsAdapter {
   // the socket as `this`): an idle connection should cost as little as it can.
   private readonly protocolErrors = new WeakMap<WebSocket, Error & { code?: string }>();
   private readonly onSocketError: (this: WebSocket, err: Error & { code?: string }) => void;
+  // Asked in order of every upgrade on WS_PATH; the first refusal answers it.
+  private readonly upgradeChecks: readonly UpgradeCheck[];
 
   constructor(
     private readonly app: INestApplication,
@@ -50,6 +55,7 @@ export class ChatWsAdapter extends WsAdapter {
   ) {
     super(app);
     this.metrics = app.get(MetricsService);
+    this.upgradeChecks = [app.get(AuthService)];
     this.logsConnections = LOG_LEVELS.indexOf(config.logLevel) >= LOG_LEVELS.indexOf('debug');
     const protocolErrors = this.protocolErrors;
     this.onSocketError = function (err) {
@@ -63,6 +69,7 @@ export class ChatWsAdapter extends WsAdapter {
       noServer: true,
       maxPayload: this.config.maxPayloadBytes,
       perMessageDeflate: this.config.perMessageDeflate,
+      handleProtocols: chooseProtocol,
     });
     wss.on('error', (err) => this.logger.error(err));
     this.heartbeat = new Heartbeat(wss.clients, this.config.heartbeatIntervalMs);
@@ -114,6 +121,7 @@ export class ChatWsAdapter extends WsAdapter {
   }
 
   private dropReason(conn: Connection, error: { code?: string } | undefined): DisconnectReason | undefined {
+    if (conn.closedFor) return conn.closedFor;
     if (conn.droppedAsSlow) return 'slow_consumer';
     if (this.heartbeat!.missedPong(conn.socket)) return 'heartbeat';
     return WS_ERROR_REASONS.get(error?.code);
@@ -188,6 +196,11 @@ export class ChatWsAdapter extends WsAdapter {
     if (!decoded.ok) return void this.invalid(conn, decoded.error);
     const { event } = decoded.frame;
     this.metrics.countFrame(event);
+    // Until it has authenticated (AUTH_MODE=jwt), a connection may only authenticate; once it
+    // has been closed by us, frames ws still reads are dropped.
+    const auth = conn.auth.kind;
+    if (auth === 'awaiting' && event !== 'auth') return void reply(errorFrame('unauthenticated', { event }));
+    if (auth === 'ended') return;
     const direct = this.direct!.get(event);
     if (direct) {
       const result = direct(conn, decoded.frame.data);
@@ -213,11 +226,36 @@ export class ChatWsAdapter extends WsAdapter {
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const wss = this.wss!;
-    if (pathOf(req.url) !== this.config.wsPath) return refuse(socket, '404 Not Found');
-    if (this.closing) return refuse(socket, '503 Service Unavailable');
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    if (pathOf(req.url) !== this.config.wsPath) return refuse(socket, 404);
+    if (this.closing) return refuse(socket, 503);
+    let admitted;
+    try {
+      admitted = admit(this.upgradeChecks, req);
+    } catch (err) {
+      return this.upgradeFailed(socket, err);
+    }
+    if (!(admitted instanceof Promise)) return this.answerUpgrade(req, socket, head, admitted);
+    admitted.then(
+      (refusal) => this.answerUpgrade(req, socket, head, refusal),
+      (err) => this.upgradeFailed(socket, err),
+    );
   };
+
+  private answerUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refusal: Refusal | undefined): void {
+    if (refusal) {
+      this.metrics.upgradesRefused[refusal.reason].value++;
+      return refuse(socket, refusal.status, refusal.headers);
+    }
+    // A check that waited may have outlasted the server or the peer; ws drops a socket that is gone.
+    if (this.closing) return refuse(socket, 503);
+    const wss = this.wss!;
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  }
+
+  private upgradeFailed(socket: Duplex, err: unknown): void {
+    this.logger.error(err);
+    refuse(socket, 500);
+  }
 }
 
 /** ws's codes for the protocol errors that close a connection (ws/lib/receiver.js). */
@@ -229,11 +267,6 @@ const WS_ERROR_REASONS = new Map<string | undefined, DisconnectReason>([
 function pathOf(url = '/'): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
-}
-
-function refuse(socket: Duplex, status: string): void {
-  socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 // A peer that does not read never completes the close handshake, so after the timeout

@@ -7,9 +7,12 @@ import {
   SubscribeMessage,
   WebSocketGateway,
 } from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import { AuthService } from '../auth/auth.service';
 import { Connection } from '../rooms/connection';
 import type { MaybeAsync } from '../rooms/engine';
 import { RoomsService } from '../rooms/rooms.service';
+import { AuthDto } from './dto/auth.dto';
 import { JoinDto } from './dto/join.dto';
 import { LeaveDto } from './dto/leave.dto';
 import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';
@@ -26,19 +29,33 @@ import { WsValidationPipe } from './ws-validation.pipe';
 @UsePipes(WsValidationPipe)
 @UseFilters(WsErrorFilter)
 export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDisconnect<Connection> {
-  constructor(private readonly rooms: RoomsService) {}
+  constructor(
+    private readonly rooms: RoomsService,
+    private readonly auth: AuthService,
+  ) {}
 
-  handleConnection(conn: Connection): void {
+  handleConnection(conn: Connection, req: IncomingMessage): void {
     this.rooms.connect(conn);
+    this.auth.opened(conn, req);
   }
 
   handleDisconnect(conn: Connection): void {
+    this.auth.closed(conn);
     this.rooms.disconnect(conn);
+  }
+
+  /** A first token, or a fresh one for the same user; a bad one closes the connection. */
+  @SubscribeMessage('auth')
+  authenticate(@ConnectedSocket() conn: Connection, @MessageBody() dto: AuthDto): Promise<ReplyFrame | undefined> {
+    return this.auth.authenticate(conn, dto.token);
   }
 
   /** In cluster mode the reply waits until the room's messages from every instance reach this one. */
   @SubscribeMessage('join')
   join(@ConnectedSocket() conn: Connection, @MessageBody() dto: JoinDto): MaybeAsync<ReplyFrame> {
+    if (!this.auth.mayJoin(conn, dto.room)) {
+      return errorFrame('forbidden', { event: 'join', message: 'Your token does not grant this private room' });
+    }
     return reply(this.rooms.join(conn, dto.room, dto.name), (result) =>
       result.ok ? joinedFrame(dto.room, result.members) : errorFrame(result.code, { event: 'join' }),
     );

@@ -16,6 +16,7 @@ import { loadConfig } from '../config/load-config';
 import type { Connection } from '../rooms/connection';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RoomsModule } from '../rooms/rooms.module';
+import { AuthModule } from '../auth/auth.module';
 import { ChatGateway } from './chat.gateway';
 import { directHandlers } from './direct-dispatch';
 import { EchoDto } from './dto/text.dto';
@@ -74,7 +75,7 @@ class GuardedGateway {
 
 async function appWith(gateway: object, setup: (app: INestApplication) => void = () => undefined) {
   const moduleRef = await Test.createTestingModule({
-    imports: [configModule(loadConfig({})), RoomsModule, MetricsModule],
+    imports: [configModule(loadConfig({})), RoomsModule, AuthModule, MetricsModule],
     providers: [gateway as never],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
@@ -89,6 +90,7 @@ describe(directHandlers.name, () => {
   it("takes every one of ChatGateway's events", async () => {
     const app = await appWith(ChatGateway);
     expect([...directHandlers(app, ChatGateway).keys()].sort()).toEqual([
+      'auth',
       'broadcast',
       'echo',
       'join',

@@ -1,4 +1,4 @@
-import { broadcastJson, decodeFrame, roomMessageJson } from './frames';
+import { broadcastJson, decodeFrame, roomMessageJson, senderJson } from './frames';
 import { FRAME_TEXT } from './message-json';
 
 // Decoded fields carry the frame's text under a symbol, for message-json.ts.
@@ -60,23 +60,32 @@ describe('the relayed frames', () => {
     '\u2028',
     '\ud800',
   ];
-  const senders = ['alice', 'kX2c9aQbT1fz', 'o"hara'];
+  // Anonymous senders have no `user`; verified ones do.
+  const senders: [string, string | undefined][] = [
+    ['alice', undefined],
+    ['kX2c9aQbT1fz', undefined],
+    ['o"hara', undefined],
+    ['Alice', 'user-1'],
+    ['o"hara', 'a\\"\u2028'],
+  ];
 
   it.each(messages)('are what JSON.stringify makes of the same object (%j)', (message) => {
-    for (const from of senders) {
+    for (const [from, user] of senders) {
       const json = JSON.stringify(message);
-      expect(roomMessageJson('room-1:a.b', json, from, 'kX2c-1f', 1795632147090)).toBe(
+      const sender = senderJson(from, user);
+      expect(roomMessageJson('room-1:a.b', json, sender, 'kX2c-1f', 1795632147090)).toBe(
         JSON.stringify({
           type: 'message',
           room: 'room-1:a.b',
           message,
           from,
+          user,
           id: 'kX2c-1f',
           ts: 1795632147090,
         }),
       );
-      expect(broadcastJson(json, from, 'kX2c-20', 1795632147095)).toBe(
-        JSON.stringify({ type: 'broadcast', message, from, id: 'kX2c-20', ts: 1795632147095 }),
+      expect(broadcastJson(json, sender, 'kX2c-20', 1795632147095)).toBe(
+        JSON.stringify({ type: 'broadcast', message, from, user, id: 'kX2c-20', ts: 1795632147095 }),
       );
     }
   });

@@ -11,6 +11,12 @@ export const ERROR_CODES = [
   'too_many_rooms',
   'unsupported_frame',
   'internal',
+  'unauthenticated',
+  'invalid_token',
+  'token_expired',
+  'forbidden',
+  'rate_limited',
+  'unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -27,12 +33,15 @@ export interface ErrorFrame {
   message: string;
   event?: string;
   details?: ErrorDetail[];
+  /** With rate_limited: when a frame would next be accepted. */
+  retryAfterMs?: number;
 }
 
 export type ReplyFrame =
   | { type: 'joined'; room: string; members: number }
-  | { type: 'left'; room: string; members: number }
+  | { type: 'left'; room: string; members: number; reason?: 'permission_revoked' }
   | { type: 'echo'; message: string }
+  | { type: 'authenticated'; user: string; name: string; exp: number; ttl: number }
   | ErrorFrame;
 
 /** A client frame after either envelope has been taken off. */
@@ -55,32 +64,64 @@ export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   too_many_rooms: 'You are in as many rooms as a connection may be; leave one first',
   unsupported_frame: 'Binary frames are not supported; send JSON as text',
   internal: 'The server failed to handle this frame',
+  unauthenticated: 'Authenticate first: send {"type":"auth","token":"<JWT>"}',
+  invalid_token: 'The token is not valid',
+  token_expired: 'The token has expired; connect again with a fresh one',
+  forbidden: 'You may not do that',
+  rate_limited: 'Too many frames; slow down',
+  unavailable: 'The server cannot do this right now; try again shortly',
 };
 
 export function errorFrame(
   code: ErrorCode,
-  extra: { event?: string; message?: string; details?: ErrorDetail[] } = {},
+  extra: { event?: string; message?: string; details?: ErrorDetail[]; retryAfterMs?: number } = {},
 ): ErrorFrame {
   const frame: ErrorFrame = { type: 'error', code, message: extra.message ?? DEFAULT_MESSAGES[code] };
   if (extra.event !== undefined) frame.event = extra.event;
   if (extra.details !== undefined) frame.details = extra.details;
+  if (extra.retryAfterMs !== undefined) frame.retryAfterMs = extra.retryAfterMs;
   return frame;
 }
 
 export const joinedFrame = (room: string, members: number): ReplyFrame => ({ type: 'joined', room, members });
 export const leftFrame = (room: string, members: number): ReplyFrame => ({ type: 'left', room, members });
 export const echoFrame = (message: string): ReplyFrame => ({ type: 'echo', message });
+/** Left because a refreshed token no longer allows the room. */
+export const revokedFrame = (room: string, members: number): ReplyFrame => ({
+  type: 'left',
+  room,
+  members,
+  reason: 'permission_revoked',
+});
+/** `exp` in epoch seconds; `ttl` the whole seconds left until then. */
+export const authenticatedFrame = (user: string, name: string, exp: number, now = Date.now()): ReplyFrame => ({
+  type: 'authenticated',
+  user,
+  name,
+  exp,
+  ttl: Math.max(0, Math.floor(exp - now / 1000)),
+});
+
+/**
+ * The sender's fields of a message, `"from":"...","user":"..."` (`user` only for a verified
+ * sender), as JSON.stringify writes them: made when the sender's name or identity changes,
+ * not per message.
+ */
+export const senderJson = (from: string, user: string | undefined) =>
+  user === undefined
+    ? `"from":${JSON.stringify(from)}`
+    : `"from":${JSON.stringify(from)},"user":${JSON.stringify(user)}`;
 
 // Built as text around the message's JSON, which may come straight from the frame that carried
 // it (see message-json.ts); each is what JSON.stringify makes of the same object.
-export const roomMessageJson = (room: string, messageJson: string, from: string, id: string, ts: number) =>
-  `{"type":"message","room":${JSON.stringify(room)},"message":${messageJson},"from":${JSON.stringify(from)},"id":${JSON.stringify(id)},"ts":${ts}}`;
+export const roomMessageJson = (room: string, messageJson: string, sender: string, id: string, ts: number) =>
+  `{"type":"message","room":${JSON.stringify(room)},"message":${messageJson},${sender},"id":${JSON.stringify(id)},"ts":${ts}}`;
 
-export const broadcastJson = (messageJson: string, from: string, id: string, ts: number) =>
-  `{"type":"broadcast","message":${messageJson},"from":${JSON.stringify(from)},"id":${JSON.stringify(id)},"ts":${ts}}`;
+export const broadcastJson = (messageJson: string, sender: string, id: string, ts: number) =>
+  `{"type":"broadcast","message":${messageJson},${sender},"id":${JSON.stringify(id)},"ts":${ts}}`;
 
 /** The fields events read. Anything else in a frame is ignored: never copied, never walked. */
-const FIELDS = ['room', 'name', 'message'] as const;
+const FIELDS = ['room', 'name', 'message', 'token'] as const;
 // Every field is a string, so a nested value can only fail validation; a small stand-in
 // fails it the same way without the validator walking (or copying) a hostile structure.
 const NESTED = Object.freeze({});

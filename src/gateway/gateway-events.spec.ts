@@ -19,7 +19,7 @@ describe('the events ChatGateway handles', () => {
   const events = gatewayEvents();
 
   it('are found', () => {
-    expect(events.sort()).toEqual(['broadcast', 'echo', 'join', 'leave', 'message']);
+    expect(events.sort()).toEqual(['auth', 'broadcast', 'echo', 'join', 'leave', 'message']);
   });
 
   it.each(events)('%s has a chat_frames_total series of its own', async (event) => {

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RoomsModule } from '../rooms/rooms.module';
 import { ChatGateway } from './chat.gateway';
 
 @Module({
-  imports: [RoomsModule, MetricsModule], // MetricsModule for WsErrorFilter
+  imports: [RoomsModule, AuthModule, MetricsModule], // MetricsModule for WsErrorFilter
   providers: [ChatGateway],
 })
 export class GatewayModule {}

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Inject, Logger } from '@nestjs/common';
-import { MetricsService } from '../metrics/metrics.service';
+import { endAuth } from '../auth/auth-state';
+import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
 import { type ErrorFrame, errorFrame } from './frames';
 import { InvalidPayloadException } from './ws-validation.pipe';
@@ -37,4 +38,21 @@ export class WsErrorFilter implements ExceptionFilter {
  */
 export function sendError(conn: Connection, frame: ErrorFrame, metrics: MetricsService): void {
   if (conn.sendJson(frame)) metrics.errors[frame.code].value++;
+}
+
+/**
+ * Sends the error frame that explains a close, then closes with a code of ours. From here on the
+ * connection handles no frame (its auth state has ended), though ws may still read a few.
+ */
+export function closeWithError(
+  conn: Connection,
+  frame: ErrorFrame,
+  closeCode: number,
+  reason: DisconnectReason,
+  metrics: MetricsService,
+): void {
+  sendError(conn, frame, metrics);
+  endAuth(conn);
+  conn.closedFor = reason;
+  conn.socket.close(closeCode, frame.code);
 }

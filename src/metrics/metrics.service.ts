@@ -1,10 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ERROR_CODES } from '../gateway/frames';
+import { REFUSAL_REASONS } from '../gateway/upgrade-admission';
 import { FastHistogram } from './fast-histogram';
 import { Tally, tallies } from './tally';
 
-const EVENTS = ['join', 'leave', 'message', 'broadcast', 'echo'] as const;
+const EVENTS = ['auth', 'join', 'leave', 'message', 'broadcast', 'echo'] as const;
 /**
  * chat_frames_total's labels: the protocol's events, `unknown` for any other event name and
  * `invalid` for a frame that did not decode (or was binary), so clients cannot add series.
@@ -12,8 +13,29 @@ const EVENTS = ['join', 'leave', 'message', 'broadcast', 'echo'] as const;
 const FRAME_LABELS = [...EVENTS, 'unknown', 'invalid'] as const;
 const DELIVERY_TYPES = ['message', 'broadcast'] as const;
 /** Why the server cut a connection off (a client's own close is not counted). */
-const DISCONNECT_REASONS = ['slow_consumer', 'heartbeat', 'too_big', 'invalid_utf8'] as const;
+const DISCONNECT_REASONS = [
+  'slow_consumer',
+  'heartbeat',
+  'too_big',
+  'invalid_utf8',
+  'invalid_token',
+  'token_expired',
+  'forbidden',
+  'auth_timeout',
+  'rate_limited',
+] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+/** How each token presented (at the upgrade or in an `auth` frame) fared, and auth timeouts. */
+const AUTH_OUTCOMES = [
+  'authenticated',
+  'refreshed',
+  'invalid_token',
+  'token_expired',
+  'forbidden',
+  'unavailable',
+  'timeout',
+] as const;
+export type AuthOutcome = (typeof AUTH_OUTCOMES)[number];
 
 // From a few microseconds (a small room) to tens of milliseconds (a broadcast to many thousands).
 const FANOUT_BUCKETS = [5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1];
@@ -39,6 +61,8 @@ export class MetricsService implements OnModuleInit {
   readonly deliveries = tallies(DELIVERY_TYPES);
   readonly errors = tallies(ERROR_CODES);
   readonly disconnects = tallies(DISCONNECT_REASONS);
+  readonly auth = tallies(AUTH_OUTCOMES);
+  readonly upgradesRefused = tallies(REFUSAL_REASONS);
   readonly fanout: FastHistogram;
   private readonly framesByEvent = new Map<string, Tally>(EVENTS.map((event) => [event, this.frames[event]]));
   private sizes: LocalSizes = { rooms: () => 0, connections: () => 0 };
@@ -84,6 +108,14 @@ export class MetricsService implements OnModuleInit {
       'Connections the server cut off',
       'reason',
       this.disconnects,
+    );
+    labelled(registers, 'chat_auth_total', 'Tokens presented, and auth timeouts, by outcome', 'outcome', this.auth);
+    labelled(
+      registers,
+      'chat_upgrades_refused_total',
+      'WebSocket upgrades answered with an HTTP error instead, by reason',
+      'reason',
+      this.upgradesRefused,
     );
     this.fanout = new FastHistogram(
       'chat_fanout_seconds',

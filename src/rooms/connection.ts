@@ -1,5 +1,8 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { ANONYMOUS, type AuthState } from '../auth/auth-state';
+import { senderJson } from '../gateway/frames';
+import type { DisconnectReason } from '../metrics/metrics.service';
 import { OutboundText, type WriteBatch } from './outbound';
 
 const OPEN = 1; // WebSocket.OPEN, without importing ws's runtime here
@@ -11,9 +14,14 @@ export class Connection {
   // A connection holds a few rooms and seldom changes them, so each change makes a new
   // array of the exact size: about 60 bytes for one room, where a Set's table is 250.
   private joined: readonly string[] = NO_ROOMS;
-  name: string | undefined;
+  private given: string | undefined;
+  private state: AuthState = ANONYMOUS;
+  // The sender's fields of its messages, made once per change of name or identity.
+  private sender: string | undefined;
   /** Set when the server cut this peer off for not reading its output. */
   droppedAsSlow = false;
+  /** Why the server closed it, when it did with a close code of ours. */
+  closedFor: DisconnectReason | undefined;
   /**
    * How many rooms it was in when it left them all, for the close log: a send that finds the
    * peer gone or too slow makes it leave them before its socket's 'close' comes.
@@ -32,9 +40,33 @@ export class Connection {
     this.tcp = socket.extensions === '' ? (socket as unknown as { _socket: Socket })._socket : undefined;
   }
 
-  /** What others see as the sender: the display name it gave, else its id. */
+  /** Where it stands with authentication (see AuthState). */
+  get auth(): AuthState {
+    return this.state;
+  }
+
+  set auth(state: AuthState) {
+    this.state = state;
+    this.sender = undefined;
+  }
+
+  /** The display name it gave in `join`, unless a verified identity names it. */
+  set name(name: string) {
+    this.given = name;
+    this.sender = undefined;
+  }
+
+  /** What others see as the sender: its token's name, else the name it gave, else its id. */
   get from(): string {
-    return this.name ?? this.id;
+    return this.state.kind === 'authenticated' ? this.state.identity.name : (this.given ?? this.id);
+  }
+
+  /** `"from":...` and, when verified, `"user":...`: this sender's fields of every message frame. */
+  get senderJson(): string {
+    return (this.sender ??= senderJson(
+      this.from,
+      this.state.kind === 'authenticated' ? this.state.identity.user : undefined,
+    ));
   }
 
   /** Joined rooms in join order (a repeat join moves a room to the end). */

@@ -111,7 +111,7 @@ export class RoomsService implements LocalRooms {
   send(conn: Connection, body: MessageText, room = conn.current): Outcome<{ room: string }> {
     if (room === undefined || !conn.holds(room)) return { ok: false, code: 'not_in_room' };
     const members = this.members.get(room)!; // conn is in room, so the room has members
-    const text = new OutboundText(roomMessageJson(room, jsonOf(body), conn.from, this.nextId(), Date.now()));
+    const text = new OutboundText(roomMessageJson(room, jsonOf(body), conn.senderJson, this.nextId(), Date.now()));
     this.deliver(members, text, this.messageDeliveries, conn);
     this.engine.publish(room, text);
     return { ok: true, room };
@@ -119,7 +119,7 @@ export class RoomsService implements LocalRooms {
 
   /** To every open connection, the sender included. */
   broadcast(conn: Connection, body: MessageText): void {
-    const text = new OutboundText(broadcastJson(jsonOf(body), conn.from, this.nextId(), Date.now()));
+    const text = new OutboundText(broadcastJson(jsonOf(body), conn.senderJson, this.nextId(), Date.now()));
     this.deliver(this.connections, text, this.broadcastDeliveries);
     this.engine.broadcast(text);
   }
