@@ -1,10 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { loadConfig } from './load-config';
 
 const SECRET = 's'.repeat(32);
 const pem = (type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'dsa', options: object = {}) =>
-  generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options } as never)
-    .publicKey.export({ type: 'spki', format: 'pem' })
+  (generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options } as never).publicKey as unknown as KeyObject)
+    .export({ type: 'spki', format: 'pem' })
     .toString();
 const RSA_PEM = pem('rsa');
 

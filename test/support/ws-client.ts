@@ -20,8 +20,10 @@ export class TestClient {
     );
   }
 
-  static connect(url: string, options?: ClientOptions): Promise<TestClient> {
-    const socket = new WebSocket(url, options);
+  /** `protocols` is the subprotocol list offered (Sec-WebSocket-Protocol). */
+  static connect(url: string, options?: ClientOptions & { protocols?: string[] }): Promise<TestClient> {
+    const { protocols, ...rest } = options ?? {};
+    const socket = new WebSocket(url, protocols ?? [], rest);
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new TestClient(socket)));
       socket.once('error', reject);
@@ -95,6 +97,27 @@ export class TestClient {
       };
     });
   }
+}
+
+/** What the server answered an upgrade: 101 and the chosen subprotocol, or the HTTP status and headers of a refusal. */
+export function upgradeAnswer(
+  url: string,
+  options: ClientOptions & { protocols?: string[] } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; protocol?: string }> {
+  const { protocols, ...rest } = options;
+  const socket = new WebSocket(url, protocols ?? [], rest);
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => {
+      resolve({ status: 101, headers: {}, protocol: socket.protocol });
+      socket.close();
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode!, headers: res.headers });
+      res.resume();
+      socket.terminate();
+    });
+    socket.once('error', reject);
+  });
 }
 
 export function connectMany(url: string, count: number): Promise<TestClient[]> {
