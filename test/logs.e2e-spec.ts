@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { eventually } from './support/eventually';
 import { type ServerProcess, spawnServer } from './support/server-process';
-import { joinAll, TestClient } from './support/ws-client';
+import { SECRET, sign } from './support/tokens';
+import { joinAll, TestClient, upgradeAnswer } from './support/ws-client';
 
 type Line = Record<string, unknown> & { level: number; msg: string };
 const DEBUG = 20;
@@ -126,6 +127,38 @@ describe('logs (e2e)', () => {
       req: expect.objectContaining({ url: '/rooms/nobody' }),
       res: expect.objectContaining({ statusCode: 404 }),
     });
+  }, 30_000);
+
+  it('at the most verbose level: no token, nor any part of one, is ever logged', async () => {
+    server = spawnServer({ LOG_LEVEL: 'verbose', JWT_SECRET: SECRET });
+    await server.listening;
+    const tokens = await Promise.all([sign(), sign({ sub: 'bob' }), sign({ ttl: -600 }), sign({}, new Uint8Array(32))]);
+    const [good, other, expired, forged] = tokens;
+    const byHeader = await TestClient.connect(server.wsUrl, { headers: { Authorization: `Bearer ${good}` } });
+    await byHeader.next('authenticated');
+    const byProtocol = await TestClient.connect(server.wsUrl, { protocols: ['rooms.v1', `rooms.token.${other}`] });
+    await byProtocol.next('authenticated');
+    await byProtocol.request({ type: 'auth', token: good }, 'error'); // another user: 4003
+    for (const token of [expired, forged]) {
+      expect((await upgradeAnswer(server.wsUrl, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+      const client = await TestClient.connect(server.wsUrl);
+      await client.request({ type: 'auth', token }, 'error');
+      await client.closed;
+    }
+    await request(server.httpUrl).get('/rooms').set('Authorization', `Bearer ${good}`).expect(200);
+    byHeader.close();
+    await eventually(() =>
+      expect(records(server).filter((r) => r.msg === 'Connection closed').length).toBe(4),
+    );
+    server.child.kill('SIGTERM');
+    await server.exited;
+    // The debug lines were written, the request's own with its credentials blotted out.
+    const requestLine = records(server).find((r) => r.msg === 'request completed') as Line & { req: { headers: object } };
+    expect(requestLine.req.headers).toMatchObject({ authorization: '[redacted]' });
+    const written = server.output();
+    for (const token of tokens) {
+      for (const part of token.split('.')) expect(written).not.toContain(part);
+    }
   }, 30_000);
 
   it('at the default level: no debug lines, connections included', async () => {

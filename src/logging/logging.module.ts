@@ -31,6 +31,12 @@ export function loggingModule(config: AppConfig): DynamicModule {
     level: PINO_LEVELS[config.logLevel],
     autoLogging: { ignore: (req) => UNLOGGED_PATHS.test(req.url ?? '/') },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+    // A request line lists the request's headers: credentials (a bearer token, a token offered
+    // as a subprotocol, cookies) never reach a log.
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
   };
   // Written synchronously, so the lines logged just before process.exit() (shutdown) get out.
   // pino-pretty is loaded only when asked for: JSON, the default, does not need it.
