@@ -2,6 +2,7 @@ import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 // ajv checks frames against the document's schemas (the parser does not check examples against them).
 import Ajv from 'ajv';
 import request from 'supertest';
+import { EXAMPLE_JWT_SECRET } from '../src/docs/asyncapi-examples';
 import { ERROR_CODES } from '../src/gateway/frames';
 import { ROOM_NAME_PATTERN } from '../src/rooms/room-name';
 import { type RunningApp, startApp } from './support/app';
@@ -51,6 +52,7 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
       WS_PATH: '/chat',
       MAX_ROOMS_PER_CONNECTION: String(MAX_ROOMS),
       MAX_MESSAGE_LENGTH: String(MAX_LENGTH),
+      JWT_SECRET: EXAMPLE_JWT_SECRET,
     });
     ({ text, body: doc } = await request(server.httpUrl).get('/asyncapi.json').expect(200));
   });
@@ -130,7 +132,11 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
 
   it('documents an example of every error code a client can provoke', () => {
     const provoked = new Set(recipes().flatMap(({ recipe }) => recipe.reply?.code ?? []));
-    expect([...provoked].sort()).toEqual(ERROR_CODES.filter((code) => code !== 'internal').sort());
+    // Not provoked by a frame on this server: internal is a bug; unauthenticated needs
+    // AUTH_MODE=jwt, token_expired a token that has expired, unavailable a key set that cannot be
+    // fetched, rate_limited a flood (each has an e2e spec of its own).
+    const elsewhere = ['internal', 'unauthenticated', 'token_expired', 'unavailable', 'rate_limited'];
+    expect([...provoked].sort()).toEqual(ERROR_CODES.filter((code) => !elsewhere.includes(code)).sort());
     const errorExamples = doc.channels.chat.messages.error.examples.map((e) => (e.payload as Frame).code);
     expect(errorExamples).toEqual([...ERROR_CODES]);
   });

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import request from 'supertest';
 import {
   CLOSE_AUTH_TIMEOUT,
@@ -146,6 +148,37 @@ describe('identity in frames', () => {
     bob.send({ type: 'message', message: 'hi' });
     expect(await anon.next('message')).toMatchObject({ from: 'bob', user: 'bob' });
   });
+});
+
+describe('npm run token', () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'scripts/token.ts', ...args], {
+      cwd: join(__dirname, '..'),
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+    });
+
+  it('prints a token the service started with the same JWT_SECRET accepts, with the claims asked for', async () => {
+    const env = { JWT_SECRET: SECRET, JWT_AUDIENCE: 'chat' };
+    const { stdout, status } = run(['--sub', 'alice', '--name', 'Alice', '--rooms', 'private:team-7:*', '--ttl', '60'], env);
+    expect(status).toBe(0);
+    const server = await startApp({ AUTH_MODE: 'jwt', ...env });
+    try {
+      const client = await TestClient.connect(server.wsUrl);
+      const reply = await client.request({ type: 'auth', token: stdout.trim() }, 'authenticated');
+      expect(reply).toMatchObject({ user: 'alice', name: 'Alice' });
+      expect(reply.ttl).toBeLessThanOrEqual(60);
+      expect(await client.request({ type: 'join', room: 'private:team-7:a' }, 'joined')).toBeTruthy();
+      client.close();
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it('refuses to run without JWT_SECRET or --sub, saying how to use it', () => {
+    expect(run(['--sub', 'alice'], {})).toMatchObject({ status: 1, stderr: expect.stringMatching(/Set JWT_SECRET/) });
+    expect(run([], { JWT_SECRET: SECRET })).toMatchObject({ status: 1, stderr: expect.stringMatching(/usage: npm run token/) });
+  }, 30_000);
 });
 
 describe('AUTH_MODE=open', () => {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { AppConfig } from '../config/load-config';
 import {
   DEFAULT_MESSAGES,
@@ -39,6 +40,17 @@ interface MessageExamples {
 }
 
 const JOIN_ROOM1 = { type: 'join', room: 'room1' };
+
+/**
+ * The secret the example token is signed with: a server started with JWT_SECRET set to it
+ * accepts the `auth` example (until the year 2100), as the document's own test does.
+ */
+export const EXAMPLE_JWT_SECRET = 'example-secret-of-at-least-32-bytes';
+const EXAMPLE_EXP = 4102444800; // 2100-01-01
+const EXAMPLE_TOKEN = hs256(
+  { sub: 'user-1', name: 'Alice', rooms: ['private:team-7:*'], exp: EXAMPLE_EXP },
+  EXAMPLE_JWT_SECRET,
+);
 const error = (code: ErrorCode) => ({ type: 'error', code });
 
 type ClientExample = [
@@ -56,6 +68,11 @@ export function examples(
   const fullHouse = { repeat: config.maxRoomsPerConnection, frame: { type: 'join', room: 'room-{i}' } };
   const delivery = { from: 'alice', id: 'kX2c9aQb-1f', ts: 1795632147090 };
   return {
+    auth: client(
+      ['auth', 'Authenticate with a JWT', { type: 'auth', token: EXAMPLE_TOKEN }, { type: 'authenticated' }],
+      ['auth-nest', "Authenticate in Nest's envelope", { event: 'auth', data: { token: EXAMPLE_TOKEN } }, { type: 'authenticated' }],
+      ['auth-invalid', 'A token that does not verify (then close 4001)', { type: 'auth', token: 'not.a.token' }, error('invalid_token')],
+    ),
     join: client(
       ['join', 'Join a room with a display name', { ...JOIN_ROOM1, name: 'alice' }, { type: 'joined' }],
       [
@@ -70,6 +87,19 @@ export function examples(
         { type: 'join', room: 'one-more' },
         error('too_many_rooms'),
         [fullHouse],
+      ],
+      [
+        'join-private',
+        'Join a private room (PRIVATE_ROOM_PREFIX) without a token that grants it',
+        { type: 'join', room: 'private:team-7:a' },
+        error('forbidden'),
+      ],
+      [
+        'join-private-granted',
+        "Join a private room your token's `rooms` claim grants",
+        { type: 'join', room: 'private:team-7:a' },
+        { type: 'joined' },
+        [{ type: 'auth', token: EXAMPLE_TOKEN }],
       ],
     ),
     leave: client(
@@ -134,12 +164,27 @@ export function examples(
     ),
     binary: client(['binary', 'A binary frame (base64 here)', 'AQID', error('unsupported_frame')]),
     joined: server(['joined', 'Reply to join', { type: 'joined', room: 'room1', members: 2 }]),
-    left: server(['left', 'Reply to leave', { type: 'left', room: 'room1', members: 1 }]),
-    roomMessage: server([
-      'message',
-      "Another member's message",
-      { type: 'message', room: 'room1', message: 'Hello', ...delivery },
+    left: server(
+      ['left', 'Reply to leave', { type: 'left', room: 'room1', members: 1 }],
+      [
+        'left-revoked',
+        'A refreshed token no longer grants this private room',
+        { type: 'left', room: 'private:team-7:a', members: 3, reason: 'permission_revoked' },
+      ],
+    ),
+    authenticated: server([
+      'authenticated',
+      'Reply to a token that verifies',
+      { type: 'authenticated', user: 'user-1', name: 'Alice', exp: EXAMPLE_EXP, ttl: 3600 },
     ]),
+    roomMessage: server(
+      ['message', "Another member's message", { type: 'message', room: 'room1', message: 'Hello', ...delivery }],
+      [
+        'message-verified',
+        "A verified member's message: `user` is its token's `sub`",
+        { type: 'message', room: 'room1', message: 'Hello', ...delivery, from: 'Alice', user: 'user-1' },
+      ],
+    ),
     broadcastMessage: server([
       'broadcast',
       'A broadcast',
@@ -182,10 +227,24 @@ function errorExample(code: ErrorCode): ErrorFrame {
     case 'not_in_room':
       return errorFrame(code, { event: 'leave' });
     case 'too_many_rooms':
+    case 'forbidden':
       return errorFrame(code, { event: 'join' });
+    case 'invalid_token':
+    case 'token_expired':
+    case 'unavailable':
+      return errorFrame(code, { event: 'auth' });
+    case 'rate_limited':
+      return errorFrame(code, { event: 'message', retryAfterMs: 20 });
     case 'internal':
       return errorFrame(code, { event: 'message' }); // a server bug: no request provokes it
     default:
       return errorFrame(code);
   }
+}
+
+/** A compact HS256 JWT, made here so that the example is a real token. */
+function hs256(payload: object, secret: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
+  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
 }

@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config/load-config';
 import { NAME_MAX_LENGTH, NAME_PATTERN } from '../gateway/dto/join.dto';
 import { DEFAULT_MESSAGES, ERROR_CODES } from '../gateway/frames';
+import { SUB_MAX_LENGTH } from '../auth/identity';
 import { ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../rooms/room-name';
 
 /** A JSON Schema (AsyncAPI's default schema format is a superset of draft 07). */
@@ -33,12 +34,33 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
     maxLength: config.maxMessageLength,
     description: `1 to ${config.maxMessageLength} characters (MAX_MESSAGE_LENGTH), counted in Unicode code points.`,
   };
+  const token: Schema = {
+    type: 'string',
+    description:
+      'A JWT (compact serialization). Any string is verified; a bad one gets `invalid_token` or `token_expired` and the close that goes with it.',
+  };
+  const user: Schema = {
+    type: 'string',
+    minLength: 1,
+    maxLength: SUB_MAX_LENGTH,
+    description: "The sender's verified identity: its token's `sub`. Absent when the sender is anonymous.",
+  };
+  const reason: Schema = {
+    const: 'permission_revoked',
+    description: 'Present when the server took you out: a refreshed token no longer grants this private room.',
+  };
   const delivery = {
-    from: { type: 'string', minLength: 1, description: "The sender's display name, else its connection id." },
+    from: {
+      type: 'string',
+      minLength: 1,
+      description: "The sender's display name: its token's name when verified, else the name it gave, else its connection id.",
+    },
+    user,
     id: { type: 'string', minLength: 1, description: 'Unique per message.' },
     ts: { type: 'integer', description: 'When the server accepted the message, in epoch milliseconds.' },
   };
   return {
+    auth: clientFrame('auth', { token }, ['token']),
     join: clientFrame('join', { room, name }, ['room']),
     leave: clientFrame('leave', { room }, ['room']),
     message: clientFrame('message', { message, room }, ['message']),
@@ -48,9 +70,15 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
     refused: { description: 'Any JSON value the server refuses.' },
     binary: { type: 'string', contentEncoding: 'base64', description: 'The bytes of a binary frame.' },
     joined: serverFrame('joined', { room, members: { type: 'integer', minimum: 1 } }),
-    left: serverFrame('left', { room, members: { type: 'integer', minimum: 0 } }),
-    roomMessage: serverFrame('message', { room, message, ...delivery }),
-    broadcastMessage: serverFrame('broadcast', { message, ...delivery }),
+    left: serverFrame('left', { room, members: { type: 'integer', minimum: 0 }, reason }, ['reason']),
+    authenticated: serverFrame('authenticated', {
+      user,
+      name: { ...name, description: "The token's `name`, else its `sub`: `from` on your messages." },
+      exp: { type: 'integer', description: "The token's `exp`, in epoch seconds." },
+      ttl: { type: 'integer', minimum: 0, description: 'Whole seconds left until `exp`: refresh before then.' },
+    }),
+    roomMessage: serverFrame('message', { room, message, ...delivery }, ['user']),
+    broadcastMessage: serverFrame('broadcast', { message, ...delivery }, ['user']),
     echoReply: serverFrame('echo', { message }),
     error: errorFrameSchema(),
   };
@@ -83,12 +111,12 @@ function clientFrame(event: string, properties: Schema, required: string[]): Sch
   };
 }
 
-/** The server sends exactly these fields. */
-function serverFrame(type: string, properties: Schema): Schema {
+/** The server sends exactly these fields, each of them but the `optional` ones. */
+function serverFrame(type: string, properties: Schema, optional: string[] = []): Schema {
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['type', ...Object.keys(properties)],
+    required: ['type', ...Object.keys(properties).filter((key) => !optional.includes(key))],
     properties: { type: { const: type }, ...properties },
   };
 }
@@ -104,6 +132,11 @@ function errorFrameSchema(): Schema {
       code: { type: 'string', enum: [...ERROR_CODES], description: codes },
       message: { type: 'string', description: 'For people; may change. Read `code`.' },
       event: { type: 'string', description: 'The event of the frame refused, when it had one.' },
+      retryAfterMs: {
+        type: 'integer',
+        minimum: 0,
+        description: 'For `rate_limited`: how long until a frame would be accepted again.',
+      },
       details: {
         type: 'array',
         description: 'For `invalid_payload`: one entry per broken rule.',

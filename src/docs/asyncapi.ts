@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/load-config';
-import { CLOSE_GOING_AWAY, CLOSE_TOO_BIG } from '../gateway/close-codes';
+import { CLOSE_CODES } from '../gateway/close-codes';
 import { examples } from './asyncapi-examples';
 import { payloadSchemas, type PayloadSchemas } from './asyncapi-payloads';
 import { SERVICE } from './service-info';
@@ -13,6 +13,7 @@ type ProtocolConfig = Pick<
 type MessageKey = keyof PayloadSchemas;
 
 const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?: string }> = {
+  auth: { name: 'auth', summary: 'Authenticate with a JWT, or refresh with a fresh one for the same user.' },
   join: { name: 'join', summary: 'Join a room; `name` sets your display name.' },
   leave: { name: 'leave', summary: 'Leave a room.' },
   message: { name: 'message', summary: 'Send to a room you are in; without `room`, to your current room.' },
@@ -22,7 +23,8 @@ const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?
   refused: { name: 'refused', summary: 'JSON the server refuses: not an object, no event, bad fields.' },
   binary: { name: 'binary', summary: 'A binary frame.', contentType: 'application/octet-stream' },
   joined: { name: 'joined', summary: 'You are in the room; `members` counts its members now.' },
-  left: { name: 'left', summary: 'You left the room; `members` counts those remaining.' },
+  left: { name: 'left', summary: 'You left the room (or were taken out: `reason`); `members` counts those remaining.' },
+  authenticated: { name: 'authenticated', summary: 'Your token verified: who you are, and until when.' },
   roomMessage: { name: 'message', summary: 'A message another member sent to a room you are in.' },
   broadcastMessage: { name: 'broadcast', summary: 'A broadcast, from anyone (you included).' },
   echoReply: { name: 'echo', summary: 'Your echo, back to you alone.' },
@@ -31,6 +33,11 @@ const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?
 
 // What a client sends, and what may come back to it on the same connection.
 const REQUESTS: Record<string, { messages: MessageKey[]; replies: MessageKey[]; summary: string }> = {
+  auth: {
+    messages: ['auth'],
+    replies: ['authenticated', 'left', 'error'],
+    summary: 'Authenticate, or refresh (private rooms the new token does not grant are left first)',
+  },
   join: { messages: ['join'], replies: ['joined', 'error'], summary: 'Join a room' },
   leave: { messages: ['leave'], replies: ['left', 'error'], summary: 'Leave a room' },
   message: {
@@ -49,6 +56,10 @@ const REQUESTS: Record<string, { messages: MessageKey[]; replies: MessageKey[]; 
 
 // What the server sends.
 const DELIVERIES: Record<string, { message: MessageKey; summary: string }> = {
+  replyAuthenticated: {
+    message: 'authenticated',
+    summary: 'Reply to auth, or the first frame after an upgrade that carried a token',
+  },
   replyJoined: { message: 'joined', summary: 'Reply to join' },
   replyLeft: { message: 'left', summary: 'Reply to leave' },
   deliverMessage: { message: 'roomMessage', summary: "A room's message, to its members but the sender" },
@@ -110,9 +121,17 @@ function description(config: ProtocolConfig): string {
     '`data` (`{"event":"join","data":{"room":"room1"}}`). A connection\'s frames are handled in order and',
     'its replies leave in that order. Every refused frame gets one `error` frame and changes nothing.',
     `A connection may be in ${config.maxRoomsPerConnection} rooms at once (MAX_ROOMS_PER_CONNECTION).`,
-    `A frame over ${config.maxPayloadBytes} bytes (MAX_PAYLOAD_BYTES) closes the connection with`,
-    `${CLOSE_TOO_BIG}, text that is not UTF-8 with 1007; shutdown closes with ${CLOSE_GOING_AWAY}.`,
+    `A frame may be up to ${config.maxPayloadBytes} bytes (MAX_PAYLOAD_BYTES).`,
   ];
+  const auth = [
+    'Authentication: a JWT in an `auth` frame, or at the upgrade in `Authorization: Bearer <JWT>` or',
+    'the subprotocol list `rooms.v1, rooms.token.<JWT>` (the server answers `rooms.v1`, never the token;',
+    'a bad token at the upgrade gets HTTP 401). Never in the query string. With AUTH_MODE=jwt every event',
+    'but `auth` gets `unauthenticated` until a token verifies. A verified sender\'s messages carry `user`.',
+    'Rooms whose name starts with PRIVATE_ROOM_PREFIX are joined only under a token whose `rooms` claim',
+    'grants them (an exact name, or a prefix ending in `*`).',
+  ];
+  const closes = Object.entries(CLOSE_CODES).map(([code, { when, retry }]) => `${code}: ${when} Retry: ${retry}`);
   const recipes = [
     "A client message's `x-recipes` says what each of its examples does: `given` lists the frames",
     'the same connection sends first (each answered), `reply` is the reply (its `type`, and `code` for',
@@ -120,5 +139,5 @@ function description(config: ProtocolConfig): string {
     'for that many frames, numbered from 1: `{i}` in the strings of the frame is replaced by the number',
     '(`{"repeat":2,"frame":{"type":"join","room":"room-{i}"}}` joins room-1, then room-2).',
   ];
-  return `${protocol.join(' ')}\n\n${recipes.join(' ')}`;
+  return [protocol.join(' '), auth.join(' '), `Close codes. ${closes.join(' ')}`, recipes.join(' ')].join('\n\n');
 }
