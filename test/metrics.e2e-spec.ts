@@ -3,7 +3,8 @@ import { type RunningApp, startApp } from './support/app';
 import { eventually } from './support/eventually';
 import { Scrape } from './support/metrics';
 import { describeWithRedis, RedisServer } from './support/redis-server';
-import { connectMany, joinAll, TestClient } from './support/ws-client';
+import { SECRET, sign } from './support/tokens';
+import { connectMany, joinAll, TestClient, upgradeAnswer } from './support/ws-client';
 
 const ZERO_ERRORS = {
   invalid_json: 0,
@@ -13,8 +14,33 @@ const ZERO_ERRORS = {
   too_many_rooms: 0,
   unsupported_frame: 0,
   internal: 0,
+  unauthenticated: 0,
+  invalid_token: 0,
+  token_expired: 0,
+  forbidden: 0,
+  rate_limited: 0,
+  unavailable: 0,
 };
-const ZERO_DISCONNECTS = { slow_consumer: 0, heartbeat: 0, too_big: 0, invalid_utf8: 0 };
+const ZERO_DISCONNECTS = {
+  slow_consumer: 0,
+  heartbeat: 0,
+  too_big: 0,
+  invalid_utf8: 0,
+  invalid_token: 0,
+  token_expired: 0,
+  forbidden: 0,
+  auth_timeout: 0,
+  rate_limited: 0,
+};
+const ZERO_AUTH = {
+  authenticated: 0,
+  refreshed: 0,
+  invalid_token: 0,
+  token_expired: 0,
+  forbidden: 0,
+  unavailable: 0,
+  timeout: 0,
+};
 
 /** The fan-out histogram's buckets are cumulative and its +Inf bucket is its count. */
 function expectConsistentHistogram(scrape: Scrape): void {
@@ -29,6 +55,45 @@ describe('GET /metrics (e2e)', () => {
   const scrape = () => Scrape.of(server.httpUrl);
 
   afterEach(() => server.close());
+
+  it('counts tokens by outcome, refused upgrades, and the closes they lead to', async () => {
+    server = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_TIMEOUT_MS: '200' });
+    expect((await scrape()).byLabel('chat_auth_total')).toEqual(ZERO_AUTH);
+    const alice = await TestClient.connect(server.wsUrl, { headers: { Authorization: `Bearer ${await sign()}` } });
+    await alice.next('authenticated');
+    await alice.request({ type: 'auth', token: await sign() }, 'authenticated'); // refreshed
+    await alice.request({ type: 'join', room: 'private:x' }, 'error'); // forbidden, a frame only
+    await alice.request({ type: 'auth', token: await sign({ sub: 'bob' }) }, 'error'); // forbidden, closed
+    await alice.closed;
+    expect((await upgradeAnswer(server.wsUrl, { headers: { Authorization: 'Bearer nope' } })).status).toBe(401);
+    const expired = await TestClient.connect(server.wsUrl);
+    await expired.request({ type: 'auth', token: await sign({ ttl: -600 }) }, 'error');
+    await expired.closed;
+    const silent = await TestClient.connect(server.wsUrl);
+    await silent.request({ type: 'join', room: 'r' }, 'error'); // unauthenticated
+    await silent.closed; // 4008, after one more unauthenticated
+    await eventually(async () => {
+      const m = await scrape();
+      expect(m.byLabel('chat_auth_total')).toEqual({
+        ...ZERO_AUTH,
+        authenticated: 1,
+        refreshed: 1,
+        forbidden: 1,
+        invalid_token: 1,
+        token_expired: 1,
+        timeout: 1,
+      });
+      expect(m.get('chat_upgrades_refused_total', { reason: 'token' })).toBe(1);
+      expect(m.byLabel('chat_disconnects_total')).toEqual({
+        ...ZERO_DISCONNECTS,
+        forbidden: 1,
+        token_expired: 1,
+        auth_timeout: 1,
+      });
+      expect(m.byLabel('chat_errors_total')).toMatchObject({ forbidden: 2, token_expired: 1, unauthenticated: 2 });
+      expect(m.get('chat_frames_total', { event: 'auth' })).toBe(3);
+    });
+  });
 
   it('counts connections, rooms, joins, leaves, frames, deliveries, errors and fan-outs exactly', async () => {
     server = await startApp({ MAX_ROOMS_PER_CONNECTION: '2' });
@@ -69,6 +134,7 @@ describe('GET /metrics (e2e)', () => {
     expect(m.get('chat_joins_total')).toBe(4);
     expect(m.get('chat_leaves_total')).toBe(3);
     expect(m.byLabel('chat_frames_total')).toEqual({
+      auth: 0,
       join: 7,
       leave: 2,
       message: 3,
