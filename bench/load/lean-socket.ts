@@ -32,7 +32,12 @@ export class LeanSocket {
   }
 
   /** The handlers are in place before the first frame, which may come with the upgrade itself. */
-  static connect(url: string, localAddress: string, handlers: LeanHandlers): Promise<LeanSocket> {
+  static connect(
+    url: string,
+    localAddress: string,
+    handlers: LeanHandlers,
+    headers: Record<string, string> = {},
+  ): Promise<LeanSocket> {
     const { hostname, port, pathname, search } = new URL(url);
     return new Promise((resolve, reject) => {
       const req = request({
@@ -45,6 +50,7 @@ export class LeanSocket {
           Upgrade: 'websocket',
           'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
           'Sec-WebSocket-Version': '13',
+          ...headers,
         },
       });
       req.on('upgrade', (_res, socket, head) => {

@@ -1,3 +1,5 @@
+import { signHs256 } from '../../src/auth/hs256';
+
 /**
  * How a load client speaks to one kind of server. Every server under test carries the same
  * `message` text, so receivers find the benchmark's marker in the raw frame bytes and never
@@ -5,6 +7,8 @@
  */
 export interface ClientProtocol {
   path: string;
+  /** Sent with the upgrade. */
+  headers?: Record<string, string>;
   /** Whether the server answers a join; without that, joins get time to settle instead. */
   joinAck: boolean;
   join(room: string): string;
@@ -15,8 +19,9 @@ export interface ClientProtocol {
   readyOnOpen: boolean;
 }
 
-const chatJson = (joinAck: boolean): ClientProtocol => ({
+const chatJson = (joinAck: boolean, headers?: Record<string, string>): ClientProtocol => ({
   path: '/ws',
+  headers,
   joinAck,
   readyOnOpen: true,
   join: (room) => JSON.stringify({ type: 'join', room }),
@@ -43,8 +48,15 @@ const socketIo: ClientProtocol = {
   },
 };
 
+/** The secret the benchmark's authenticating server verifies its clients' token with. */
+export const BENCH_JWT_SECRET = 'bench-secret-of-at-least-32-bytes';
+// One token for every client: verifying it is the same work whoever it names.
+const BENCH_TOKEN = signHs256({ sub: 'bench', exp: Math.floor(Date.now() / 1000) + 86_400 }, BENCH_JWT_SECRET);
+
 export const PROTOCOLS = {
   chat: chatJson(true),
+  // The same, authenticated at the upgrade: its first frame is `authenticated`, which control() passes over.
+  'chat-token': chatJson(true, { Authorization: `Bearer ${BENCH_TOKEN}` }),
   tutorial: chatJson(false),
   'socket.io': socketIo,
 } satisfies Record<string, ClientProtocol>;

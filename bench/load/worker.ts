@@ -130,7 +130,7 @@ function connect(url: string, spec: ClientSpec): Promise<Client> {
       },
       onClose: () => console.error(`client ${spec.idx} was closed by the server`),
     };
-    LeanSocket.connect(url + protocol.path, localAddress, handlers).then((ws) => {
+    LeanSocket.connect(url + protocol.path, localAddress, handlers, protocol.headers).then((ws) => {
       client = { ...spec, ws, lastSeq: new Map(), sent: 0 };
       if (protocol.readyOnOpen) join(ws);
       if (joined) resolve(client);

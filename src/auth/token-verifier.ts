@@ -18,7 +18,7 @@ class KeySetUnavailable extends Error {}
 
 /** Verifies tokens with jose against the configured key; every failure becomes a reason, never a throw. */
 export class TokenVerifier {
-  private readonly key: Uint8Array | KeyObject | JWTVerifyGetKey | undefined;
+  private readonly key: KeyObject | JWTVerifyGetKey | undefined;
 
   constructor(private readonly config: JwtKeyConfig | undefined) {
     const key = config?.key;
@@ -33,7 +33,7 @@ export class TokenVerifier {
     const { algorithms, audience, issuer, clockToleranceS } = this.config;
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.key as Uint8Array, {
+      ({ payload } = await jwtVerify(token, this.key as KeyObject, {
         algorithms: [...algorithms],
         audience,
         issuer,

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { chooseProtocol, upgradeToken } from './upgrade-token';
 
-const upgrade = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+const upgrade = (headers: Record<string, string | undefined>) => ({ headers }) as unknown as IncomingMessage;
 
 describe(upgradeToken.name, () => {
   it('finds none in an upgrade without Authorization or a token subprotocol', () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { signHs256 } from '../auth/hs256';
 import type { AppConfig } from '../config/load-config';
 import {
   DEFAULT_MESSAGES,
@@ -47,7 +47,7 @@ const JOIN_ROOM1 = { type: 'join', room: 'room1' };
  */
 export const EXAMPLE_JWT_SECRET = 'example-secret-of-at-least-32-bytes';
 const EXAMPLE_EXP = 4102444800; // 2100-01-01
-const EXAMPLE_TOKEN = hs256(
+const EXAMPLE_TOKEN = signHs256(
   { sub: 'user-1', name: 'Alice', rooms: ['private:team-7:*'], exp: EXAMPLE_EXP },
   EXAMPLE_JWT_SECRET,
 );
@@ -240,11 +240,4 @@ function errorExample(code: ErrorCode): ErrorFrame {
     default:
       return errorFrame(code);
   }
-}
-
-/** A compact HS256 JWT, made here so that the example is a real token. */
-function hs256(payload: object, secret: string): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const signed = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
-  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
 }
