@@ -10,10 +10,12 @@ import { eventually } from './support/eventually';
 import { freePort } from './support/free-port';
 import { findProgram, describeWith } from './support/programs';
 import { type ServerProcess, spawnServer } from './support/server-process';
+import { SECRET, sign } from './support/tokens';
 import { TestClient } from './support/ws-client';
 import { WsRelay } from './support/ws-relay';
 
 const SCREENSHOT = join(__dirname, '..', 'test-artifacts', 'chat-page.png');
+const SCREENSHOT_SIGNED_IN = join(__dirname, '..', 'test-artifacts', 'chat-page-private-room.png');
 const WAIT_MS = 15_000;
 
 describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
@@ -268,11 +270,202 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
     }, 60_000);
   });
 
+  describe('with tokens', () => {
+    // Tolerance 0, so a token's expiry is on time; a short AUTH_TIMEOUT_MS, so a page without one is closed soon.
+    const auth = { JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_S: '0' };
+    let openMode: RunningApp;
+    let jwt: RunningApp;
+    const pages: Page[] = [];
+    const grant = ['private:team-7:*'];
+
+    beforeAll(async () => {
+      [openMode, jwt] = await Promise.all([
+        startApp(auth),
+        startApp({ ...auth, AUTH_MODE: 'jwt', AUTH_TIMEOUT_MS: '1000' }),
+      ]);
+    });
+    afterEach(() => Promise.all(pages.splice(0).map((page) => page.context().close())));
+    afterAll(() => Promise.all([openMode?.close(), jwt?.close()]));
+
+    /** What a page lets out (its WebSockets' URLs, the frames it sent on each, its console lines) and gets. */
+    interface Traffic {
+      sockets: string[];
+      sent: string[][];
+      received: string[][];
+      console: string[];
+    }
+
+    /** A page opened at `path` (with a `#token=`, say), watched from before it loads. */
+    async function visit(server: RunningApp, path = '/', { online = true } = {}): Promise<[Page, Traffic]> {
+      const page = await blank();
+      pages.push(page);
+      const traffic: Traffic = { sockets: [], sent: [], received: [], console: [] };
+      page.on('console', (line) => traffic.console.push(line.text()));
+      page.on('websocket', (ws) => {
+        const [sent, received]: string[][] = [[], []];
+        traffic.sockets.push(ws.url());
+        traffic.sent.push(sent);
+        traffic.received.push(received);
+        ws.on('framesent', (frame) => sent.push(String(frame.payload)));
+        ws.on('framereceived', (frame) => received.push(String(frame.payload)));
+      });
+      await page.goto(`${server.httpUrl}${path}`);
+      if (online) await page.locator('#status[data-state="online"]').waitFor();
+      return [page, traffic];
+    }
+
+    const signedIn = async (server: RunningApp, token: string) => visit(server, `/#token=${token}`);
+
+    async function enter(page: Page, room: string): Promise<void> {
+      await page.fill('#room', room);
+      await page.press('#room', 'Enter');
+      await page.locator(`#rooms button[data-room="${room}"][aria-current="true"]`).waitFor();
+    }
+
+    async function giveToken(page: Page, token: string): Promise<void> {
+      await page.fill('#token', token);
+      await page.press('#token', 'Enter');
+    }
+
+    /** Longer than the first retry takes (a quarter to half a second), were the page to make one. */
+    const noRetryWithin = (page: Page) => page.waitForTimeout(600);
+
+    it('signs in from #token= and takes it off the address; two chat in a private room, an outsider is told why not', async () => {
+      const token = await sign({ sub: 'alice', name: 'Alice', rooms: grant, ttl: 600 });
+      const [[alice, traffic], [bob], [carol]] = await Promise.all([
+        signedIn(jwt, token),
+        signedIn(jwt, await sign({ sub: 'bob', name: 'Bob', rooms: grant })),
+        signedIn(jwt, await sign({ sub: 'carol', name: 'Carol', rooms: ['private:team-8:*'] })),
+      ]);
+      expect(alice.url()).toBe(`${jwt.httpUrl}/`);
+      expect(await alice.innerText('#identity')).toMatch(/^Signed in as Alice\ntoken valid until /);
+      expect(await alice.isHidden('#name')).toBe(true);
+
+      await enter(alice, 'private:team-7:a');
+      await enter(bob, 'private:team-7:a');
+      // GET /rooms/:name does not show a private room, so the count stays the one from joining.
+      await bob.locator('#members', { hasText: '2 members when you joined' }).waitFor();
+      await say(alice, 'Hi Bob');
+      expect(await seen(bob, 'Hi Bob')).toEqual([['Alice ✓ alice', 'Hi Bob']]);
+      await say(bob, 'Hello Alice');
+      expect(await seen(alice, 'Hello Alice')).toEqual([
+        ['Alice ✓ alice', 'Hi Bob'],
+        ['Bob ✓ bob', 'Hello Alice'],
+      ]);
+
+      await carol.fill('#room', 'private:team-7:a');
+      await carol.press('#room', 'Enter');
+      await carol
+        .locator('#error', {
+          hasText: 'Could not join: private:team-7:a is a private room; your token does not grant it.',
+        })
+        .waitFor();
+      expect(await carol.$$eval('#rooms li', (items) => items.length)).toBe(0);
+
+      // The token went in the first frame, and nowhere else the page could leave it.
+      expect(traffic.sockets).toEqual([expect.not.stringContaining(token)]);
+      expect(JSON.parse(traffic.sent[0][0])).toEqual({ type: 'auth', token });
+      expect(traffic.console.filter((line) => line.includes(token))).toEqual([]);
+      expect(await alice.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0);
+      await alice.screenshot({ path: SCREENSHOT_SIGNED_IN });
+    }, 60_000);
+
+    it('takes a token from the field, renews it (leaving a room it no longer grants), and switches user', async () => {
+      const [[alice, traffic], [bob]] = await Promise.all([visit(openMode), visit(openMode)]);
+      await giveToken(alice, await sign({ sub: 'alice', name: 'Alice', rooms: grant }));
+      await alice.locator('#identity', { hasText: 'Signed in as Alice' }).waitFor();
+      expect(await alice.inputValue('#token')).toBe('');
+      await enter(alice, 'private:team-7:a');
+      await enter(alice, 'lobby');
+      await join(bob, 'bob', 'lobby');
+      await say(alice, 'verified');
+      expect(await seen(bob, 'verified')).toEqual([['Alice ✓ alice', 'verified']]);
+
+      // A refresh: same user, no grant for the private room any more.
+      await giveToken(alice, await sign({ sub: 'alice', name: 'Alice' }));
+      await alice.locator('#rooms button[data-room="private:team-7:a"]').waitFor({ state: 'detached' });
+      expect(await alice.textContent('#notice')).toBe(
+        'You left private:team-7:a: your new token does not grant it.',
+      );
+
+      // Another user's token: the server refuses it as a refresh (4003), so the page signs in anew.
+      await giveToken(alice, await sign({ sub: 'mallory', name: 'Mallory' }));
+      await alice.locator('#identity', { hasText: 'Signed in as Mallory' }).waitFor();
+      await alice.locator('#status[data-state="online"]').waitFor();
+      await say(alice, 'new me');
+      expect((await seen(bob, 'new me')).pop()).toEqual(['Mallory ✓ mallory', 'new me']);
+      expect(traffic.sockets).toHaveLength(2);
+    }, 60_000);
+
+    it('says the token has expired, stops, and rejoins with a fresh one', async () => {
+      const room = 'private:team-7:b';
+      const bob = await TestClient.connect(jwt.wsUrl);
+      await bob.request({ type: 'auth', token: await sign({ sub: 'bob', rooms: grant }) }, 'authenticated');
+      await bob.request({ type: 'join', room }, 'joined');
+      const [alice, traffic] = await signedIn(
+        jwt,
+        await sign({ sub: 'alice', name: 'Alice', rooms: grant, ttl: 3 }),
+      );
+      await enter(alice, room);
+
+      await alice
+        .locator('#error', { hasText: 'Your token has expired. Paste a fresh token above to connect again.' })
+        .waitFor();
+      expect(await alice.textContent('#status')).toBe('Signed out');
+      expect(await alice.isHidden('#identity')).toBe(true);
+      await noRetryWithin(alice);
+      expect(traffic.sockets).toHaveLength(1);
+
+      await giveToken(alice, await sign({ sub: 'alice', name: 'Alice', rooms: grant }));
+      await eventually(() =>
+        expect(traffic.received[1]?.map((frame) => JSON.parse(frame))).toContainEqual({
+          type: 'joined',
+          room,
+          members: 2,
+        }),
+      );
+      bob.send({ type: 'message', room, message: 'welcome back' });
+      expect(await seen(alice, 'welcome back')).toEqual([['bob ✓ bob', 'welcome back']]);
+      bob.close();
+    }, 60_000);
+
+    it('stops, rather than reconnect in a loop, after a refused token and after no token in jwt mode', async () => {
+      const [[refused, refusedTraffic], [tokenless, tokenlessTraffic]] = await Promise.all([
+        visit(jwt, '/#token=not-a-token', { online: false }),
+        visit(jwt),
+      ]);
+      await refused
+        .locator('#error', {
+          hasText:
+            'The server refused the token: the token is malformed. Paste a token above to connect again.',
+        })
+        .waitFor();
+      expect(await refused.textContent('#status')).toBe('Signed out');
+      expect(await refused.isVisible('#anonymous')).toBe(true);
+
+      await tokenless.fill('#name', 'dave');
+      await tokenless.fill('#room', 'lobby');
+      await tokenless.press('#room', 'Enter');
+      await tokenless
+        .locator('#error', { hasText: 'This server needs a token: paste one above, then join.' })
+        .waitFor();
+      // Then AUTH_TIMEOUT_MS runs out (4008).
+      await tokenless.locator('#error', { hasText: 'This server needs a token to chat.' }).waitFor();
+      expect(await tokenless.textContent('#status')).toBe('Token needed');
+      expect(await tokenless.isHidden('#anonymous')).toBe(true);
+
+      await noRetryWithin(tokenless);
+      expect([refusedTraffic.sockets.length, tokenlessTraffic.sockets.length]).toEqual([1, 1]);
+      await giveToken(tokenless, await sign({ sub: 'dave', name: 'Dave' }));
+      await enter(tokenless, 'lobby');
+    }, 60_000);
+  });
+
   describe('against a server that accepts the WebSocket and closes it at once', () => {
     let server: Server;
     let accepted = 0;
     beforeAll(async () => {
-      const { html } = loadChatPage({ wsPath: '/ws', maxMessageLength: 4096 });
+      const { html } = loadChatPage({ wsPath: '/ws', maxMessageLength: 4096, privateRoomPrefix: 'private:' });
       server = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(html));
       new WebSocketServer({ server, path: '/ws' }).on('connection', (ws) => {
         accepted++;

@@ -13,17 +13,18 @@ export interface ChatPage {
 }
 
 /** What the page takes from the server's config rather than assume. */
-export type PageSettings = Pick<AppConfig, 'wsPath' | 'maxMessageLength'>;
+export type PageSettings = Pick<AppConfig, 'wsPath' | 'maxMessageLength' | 'privateRoomPrefix'>;
 
 /**
  * The chat page with the server's settings filled in. WS_PATH is validated to URL-path
- * characters (no quotes or angle brackets) and MAX_MESSAGE_LENGTH is an integer, so each goes
- * into its attribute as it is.
+ * characters (no quotes or angle brackets), PRIVATE_ROOM_PREFIX to room-name characters and
+ * MAX_MESSAGE_LENGTH is an integer, so each goes into its attribute as it is.
  */
 export function loadChatPage(settings: PageSettings, file = CHAT_PAGE_FILE): ChatPage {
   let html = readFileSync(file, 'utf8');
   html = fillMeta(html, 'ws-path', settings.wsPath, file);
   html = fillMeta(html, 'max-message-length', String(settings.maxMessageLength), file);
+  html = fillMeta(html, 'private-room-prefix', settings.privateRoomPrefix, file);
   return { html, contentSecurityPolicy: policyFor(html) };
 }
 

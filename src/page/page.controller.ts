@@ -15,6 +15,7 @@ export class PageController {
     this.page = loadChatPage({
       wsPath: config.get('wsPath', { infer: true }),
       maxMessageLength: config.get('maxMessageLength', { infer: true }),
+      privateRoomPrefix: config.get('privateRoomPrefix', { infer: true }),
     });
   }
 
