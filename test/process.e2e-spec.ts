@@ -47,7 +47,8 @@ describe('the service as a process (e2e)', () => {
   );
 
   it('writes no log line per message at the default level', async () => {
-    const server = spawnServer({ LOG_LEVEL: '' });
+    // 102 frames at once: more than the default frame burst (frame-limit.e2e-spec.ts tests that).
+    const server = spawnServer({ LOG_LEVEL: '', RATE_LIMIT_FRAMES_PER_S: '0' });
     await server.listening;
     const [a, b] = await Promise.all([TestClient.connect(server.wsUrl), TestClient.connect(server.wsUrl)]);
     await joinAll([a, b], 'quiet');

@@ -49,19 +49,24 @@ export function createTransport(target: RedisTarget, name: string): RedisTranspo
   return 'url' in target ? single(target.url, name) : cluster(target.clusterNodes, name);
 }
 
+/** One connection for commands alone, named `<name>:commands`; connect() it. */
+export function createCommandClient(target: RedisTarget, name: string): RedisClient {
+  return 'url' in target ? singleCommands(target.url, name) : clusterCommands(target.clusterNodes, name);
+}
+
+const SINGLE: RedisOptions = {
+  ...CONNECTION,
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  retryStrategy: retry,
+};
+
+const singleCommands = (url: string, name: string) =>
+  new Redis(url, { ...SINGLE, connectionName: `${name}:commands`, enableAutoPipelining: true });
+
 function single(url: string, name: string): RedisTransport {
-  const options: RedisOptions = {
-    ...CONNECTION,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    retryStrategy: retry,
-  };
-  const commands = new Redis(url, {
-    ...options,
-    connectionName: `${name}:commands`,
-    enableAutoPipelining: true,
-  });
-  const subscriber = new Redis(url, { ...options, connectionName: `${name}:subscriber` });
+  const commands = singleCommands(url, name);
+  const subscriber = new Redis(url, { ...SINGLE, connectionName: `${name}:subscriber` });
   return {
     commands,
     subscriber,
@@ -72,23 +77,29 @@ function single(url: string, name: string): RedisTransport {
   };
 }
 
-function cluster(nodes: string[], name: string): RedisTransport {
+function clusterOptions(nodes: string[], connectionName: string, sharded: boolean): ClusterOptions {
   // Nodes found later (the cluster's other shards) get the seed's credentials.
   const { username, password } = new URL(nodes[0].includes('://') ? nodes[0] : `redis://${nodes[0]}`);
-  const options = (role: string, sharded: boolean): ClusterOptions => ({
+  return {
     lazyConnect: true,
     enableOfflineQueue: false,
     clusterRetryStrategy: retry,
     shardedSubscribers: sharded,
     redisOptions: {
       ...CONNECTION,
-      connectionName: `${name}:${role}`,
+      connectionName,
       username: decodeURIComponent(username) || undefined,
       password: decodeURIComponent(password) || undefined,
     },
-  });
-  const commands = new Cluster(nodes, { ...options('commands', false), enableAutoPipelining: true });
-  const subscriber = new Cluster(nodes, options('subscriber', true));
+  };
+}
+
+const clusterCommands = (nodes: string[], name: string) =>
+  new Cluster(nodes, { ...clusterOptions(nodes, `${name}:commands`, false), enableAutoPipelining: true });
+
+function cluster(nodes: string[], name: string): RedisTransport {
+  const commands = clusterCommands(nodes, name);
+  const subscriber = new Cluster(nodes, clusterOptions(nodes, `${name}:subscriber`, true));
   return {
     commands,
     subscriber,

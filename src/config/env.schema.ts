@@ -1,6 +1,9 @@
 import 'reflect-metadata'; // @Type() below reads design-time metadata, even outside a Nest app
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { proxyProblem } from '../limits/client-address';
+import { originProblem } from '../limits/origin-policy';
+import { IsEntryList } from './entry-list';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -188,4 +191,63 @@ export class EnvSchema {
     message: 'PRIVATE_ROOM_PREFIX must be 1 to 63 characters a room name may hold: ASCII letters, digits, _ - . :',
   })
   PRIVATE_ROOM_PREFIX = 'private:';
+
+  // Pages that may open a WebSocket: exact origins and https://*.example.com wildcards,
+  // comma-separated (src/limits/origin-policy.ts). Unset: any page.
+  @IsOptional()
+  @IsEntryList(originProblem)
+  ALLOWED_ORIGINS: string | undefined = undefined;
+
+  // Frames a connection may send a second, on average; 0 turns the limit off.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_FRAMES_PER_S = 50;
+
+  // Frames a connection may send at once, after a quiet spell.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_BURST = 100;
+
+  // Upgrades a client address may make a second, on average; 0 turns the limit off.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  CONNECT_RATE_PER_IP = 0;
+
+  // Upgrades a client address may make at once; unset: CONNECT_RATE_PER_IP (load-config.ts).
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  CONNECT_BURST_PER_IP: number | undefined = undefined;
+
+  // Open connections per client address on this instance; 0: no cap.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  MAX_CONNECTIONS_PER_IP = 0;
+
+  // Open connections on this instance; 0: no cap.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  MAX_CONNECTIONS = 0;
+
+  // Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed.
+  @IsOptional()
+  @IsEntryList(proxyProblem)
+  TRUSTED_PROXIES: string | undefined = undefined;
 }

@@ -22,6 +22,14 @@ describe(loadConfig.name, () => {
       authTimeoutMs: 10000,
       jwt: undefined,
       privateRoomPrefix: 'private:',
+      allowedOrigins: undefined,
+      rateLimitFramesPerS: 50,
+      rateLimitBurst: 100,
+      connectRatePerIp: 0,
+      connectBurstPerIp: 0,
+      maxConnectionsPerIp: 0,
+      maxConnections: 0,
+      trustedProxies: [],
     });
   });
 
@@ -71,6 +79,21 @@ describe(loadConfig.name, () => {
     ['REDIS_PREFIX', 'a:room:b'],
     ['REDIS_CLUSTER_NODES', 'redis-1'],
     ['REDIS_CLUSTER_NODES', 'redis-1:7000,,redis-2:7000'],
+    ['ALLOWED_ORIGINS', 'chat.example.com'],
+    ['ALLOWED_ORIGINS', 'https://chat.example.com/app'],
+    ['ALLOWED_ORIGINS', 'https://chat.example.com,,https://b.example.com'],
+    ['ALLOWED_ORIGINS', 'https://*example.com'],
+    ['ALLOWED_ORIGINS', 'null'],
+    ['RATE_LIMIT_FRAMES_PER_S', '-1'],
+    ['RATE_LIMIT_FRAMES_PER_S', '2.5'],
+    ['RATE_LIMIT_BURST', '0'],
+    ['CONNECT_RATE_PER_IP', 'many'],
+    ['CONNECT_BURST_PER_IP', '0'],
+    ['MAX_CONNECTIONS_PER_IP', '-5'],
+    ['MAX_CONNECTIONS', '10000001'],
+    ['TRUSTED_PROXIES', 'load-balancer'],
+    ['TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['TRUSTED_PROXIES', '10.0.0.1,'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
   });
@@ -92,6 +115,59 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r:7000' })).toThrow(
       /REDIS_URL[^]*REDIS_CLUSTER_NODES/,
     );
+  });
+
+  describe('limits', () => {
+    it('reads the origins and proxies as lists, spaces after the commas allowed', () => {
+      expect(
+        loadConfig({
+          ALLOWED_ORIGINS: 'https://chat.example.com, https://*.example.com',
+          TRUSTED_PROXIES: '10.0.0.0/8,::ffff:127.0.0.1, fd00::/8',
+        }),
+      ).toMatchObject({
+        allowedOrigins: ['https://chat.example.com', 'https://*.example.com'],
+        trustedProxies: ['10.0.0.0/8', '::ffff:127.0.0.1', 'fd00::/8'],
+      });
+    });
+
+    it('reads the rates and caps, 0 turning each off', () => {
+      expect(
+        loadConfig({
+          RATE_LIMIT_FRAMES_PER_S: '0',
+          RATE_LIMIT_BURST: '20',
+          CONNECT_RATE_PER_IP: '5',
+          CONNECT_BURST_PER_IP: '20',
+          MAX_CONNECTIONS_PER_IP: '100',
+          MAX_CONNECTIONS: '50000',
+        }),
+      ).toMatchObject({
+        rateLimitFramesPerS: 0,
+        rateLimitBurst: 20,
+        connectRatePerIp: 5,
+        connectBurstPerIp: 20,
+        maxConnectionsPerIp: 100,
+        maxConnections: 50000,
+      });
+    });
+
+    it('makes the connect burst a second of the connect rate when unset', () => {
+      expect(loadConfig({ CONNECT_RATE_PER_IP: '5' }).connectBurstPerIp).toBe(5);
+    });
+
+    it('refuses a connect burst below the connect rate, naming both', () => {
+      expect(() => loadConfig({ CONNECT_RATE_PER_IP: '5', CONNECT_BURST_PER_IP: '4' })).toThrow(
+        /CONNECT_BURST_PER_IP[^]*CONNECT_RATE_PER_IP/,
+      );
+    });
+
+    it('says which entry of a list is bad', () => {
+      expect(() =>
+        loadConfig({ ALLOWED_ORIGINS: 'https://ok.example.com,https://example.com.evil/x' }),
+      ).toThrow(/ALLOWED_ORIGINS: "https:\/\/example.com.evil\/x"/);
+      expect(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.1, proxy.internal' })).toThrow(
+        /TRUSTED_PROXIES: "proxy.internal"/,
+      );
+    });
   });
 
   it('names every bad variable in one error', () => {

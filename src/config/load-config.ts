@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AuthMode, EnvSchema, LogFormat, LogLevel } from './env.schema';
+import { splitList } from './entry-list';
 import { jwtKeyProblems, type JwtKeyConfig, toJwtKeyConfig } from './jwt-key-config';
 
 /** The validated, frozen settings the app runs with (camelCase names of EnvSchema's variables). */
@@ -28,6 +29,20 @@ export interface AppConfig {
   /** How tokens are verified; undefined when no key is set (every token is then refused). */
   readonly jwt: JwtKeyConfig | undefined;
   readonly privateRoomPrefix: string;
+  /** Origins (and wildcards) whose pages may connect; undefined: any. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  /** Frames a connection may send a second; 0: no limit. */
+  readonly rateLimitFramesPerS: number;
+  readonly rateLimitBurst: number;
+  /** Upgrades a client address may make a second; 0: no limit. */
+  readonly connectRatePerIp: number;
+  readonly connectBurstPerIp: number;
+  /** 0: no cap. */
+  readonly maxConnectionsPerIp: number;
+  /** 0: no cap. */
+  readonly maxConnections: number;
+  /** Addresses and CIDRs whose X-Forwarded-For is believed. */
+  readonly trustedProxies: readonly string[];
 }
 
 export type Env = Record<string, string | undefined>;
@@ -57,6 +72,11 @@ function conflicts(s: EnvSchema): string[] {
     conflicts.push('Set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   }
   conflicts.push(...jwtKeyProblems(s));
+  if (s.CONNECT_BURST_PER_IP !== undefined && s.CONNECT_BURST_PER_IP < s.CONNECT_RATE_PER_IP) {
+    conflicts.push(
+      "CONNECT_BURST_PER_IP must be at least CONNECT_RATE_PER_IP: a burst is at least a second's worth",
+    );
+  }
   return conflicts;
 }
 
@@ -92,5 +112,13 @@ function toAppConfig(s: EnvSchema): AppConfig {
     authTimeoutMs: s.AUTH_TIMEOUT_MS,
     jwt: toJwtKeyConfig(s),
     privateRoomPrefix: s.PRIVATE_ROOM_PREFIX,
+    allowedOrigins: s.ALLOWED_ORIGINS === undefined ? undefined : splitList(s.ALLOWED_ORIGINS),
+    rateLimitFramesPerS: s.RATE_LIMIT_FRAMES_PER_S,
+    rateLimitBurst: s.RATE_LIMIT_BURST,
+    connectRatePerIp: s.CONNECT_RATE_PER_IP,
+    connectBurstPerIp: s.CONNECT_BURST_PER_IP ?? s.CONNECT_RATE_PER_IP,
+    maxConnectionsPerIp: s.MAX_CONNECTIONS_PER_IP,
+    maxConnections: s.MAX_CONNECTIONS,
+    trustedProxies: s.TRUSTED_PROXIES === undefined ? [] : splitList(s.TRUSTED_PROXIES),
   };
 }

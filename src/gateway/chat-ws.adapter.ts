@@ -10,15 +10,17 @@ import { AuthService } from '../auth/auth.service';
 import { chooseProtocol } from '../auth/upgrade-token';
 import { LOG_LEVELS } from '../config/env.schema';
 import type { AppConfig } from '../config/load-config';
+import { FLOOD_CLOSE_MS, type TokenBucket, TokenBucketRule } from '../limits/token-bucket';
+import { AddressCheck, CapacityCheck, OriginCheck } from '../limits/upgrade-checks';
 import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
 import { WriteBatch } from '../rooms/outbound';
-import { CLOSE_GOING_AWAY } from './close-codes';
+import { CLOSE_GOING_AWAY, CLOSE_RATE_LIMITED } from './close-codes';
 import { type DirectHandler, directHandlers } from './direct-dispatch';
 import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
 import { Heartbeat } from './heartbeat';
 import { admit, type Refusal, refuse, type UpgradeCheck } from './upgrade-admission';
-import { sendError } from './ws-error.filter';
+import { closeWithError, sendError } from './ws-error.filter';
 
 type Handler = (data: unknown, event: string) => Promise<unknown>;
 
@@ -47,6 +49,8 @@ export class ChatWsAdapter extends WsAdapter {
   private readonly onSocketError: (this: WebSocket, err: Error & { code?: string }) => void;
   // Asked in order of every upgrade on WS_PATH; the first refusal answers it.
   private readonly upgradeChecks: readonly UpgradeCheck[];
+  // RATE_LIMIT_FRAMES_PER_S and RATE_LIMIT_BURST; undefined when the limit is off.
+  private readonly frameLimit: TokenBucketRule | undefined;
 
   constructor(
     private readonly app: INestApplication,
@@ -55,7 +59,16 @@ export class ChatWsAdapter extends WsAdapter {
   ) {
     super(app);
     this.metrics = app.get(MetricsService);
-    this.upgradeChecks = [app.get(AuthService)];
+    // The cheap refusals first, and a count is taken only by an upgrade the earlier checks let through.
+    this.upgradeChecks = [
+      app.get(OriginCheck),
+      app.get(CapacityCheck),
+      app.get(AddressCheck),
+      app.get(AuthService),
+    ];
+    if (config.rateLimitFramesPerS > 0) {
+      this.frameLimit = new TokenBucketRule(config.rateLimitFramesPerS, config.rateLimitBurst);
+    }
     this.logsConnections = LOG_LEVELS.indexOf(config.logLevel) >= LOG_LEVELS.indexOf('debug');
     const protocolErrors = this.protocolErrors;
     this.onSocketError = function (err) {
@@ -138,7 +151,11 @@ export class ChatWsAdapter extends WsAdapter {
     // flight waits for it: a join is done before the next frame is read, and replies leave
     // in frame order. A frame that finds nothing in flight starts at once.
     let inFlight: Promise<void> | undefined;
+    // Made once per connection and kept by the listener: the limit costs no field on Connection.
+    const bucket = this.frameLimit?.bucket(performance.now());
     conn.socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Every frame counts, even one that will not decode, and one over the limit is not handled.
+      if (bucket && this.overLimit(conn, bucket)) return;
       const handle = () => this.handleFrame(conn, nest, data, isBinary);
       let started: Promise<unknown> | void;
       try {
@@ -165,6 +182,26 @@ export class ChatWsAdapter extends WsAdapter {
       });
       inFlight = settled;
     });
+  }
+
+  /**
+   * Takes a token for a frame. Without one the frame is refused with rate_limited and when to
+   * come back; a connection that has stayed over the limit for FLOOD_CLOSE_MS is closed with 4029.
+   */
+  private overLimit(conn: Connection, bucket: TokenBucket): boolean {
+    const now = performance.now();
+    const retryAfterMs = this.frameLimit!.take(bucket, now);
+    if (retryAfterMs === 0) return false;
+    this.metrics.rateLimitedFrames.value++;
+    if (conn.closedFor) return true; // closing already: ws may still read a few frames
+    if (!this.frameLimit!.flooding(bucket, now)) {
+      sendError(conn, errorFrame('rate_limited', { retryAfterMs }), this.metrics);
+      return true;
+    }
+    const message = `Still over the frame rate limit after ${FLOOD_CLOSE_MS / 1000} s; closing`;
+    const frame = errorFrame('rate_limited', { message, retryAfterMs });
+    closeWithError(conn, frame, CLOSE_RATE_LIMITED, 'rate_limited', this.metrics);
+    return true;
   }
 
   /** Shutdown: refuse new upgrades, ask every client to go (1001), and wait a bounded time. */

@@ -13,6 +13,7 @@ describe(MetricsService.name, () => {
     expect(text).toMatch(/^chat_joins_total 0$/m);
     expect(text).toMatch(/^chat_errors_total\{code="too_many_rooms"\} 0$/m);
     expect(text).toMatch(/^chat_disconnects_total\{reason="heartbeat"\} 0$/m);
+    expect(text).toMatch(/^chat_rate_limited_frames_total 0$/m);
     expect(text).toMatch(/^chat_fanout_seconds_count 0$/m);
   });
 

@@ -63,6 +63,7 @@ export class MetricsService implements OnModuleInit {
   readonly disconnects = tallies(DISCONNECT_REASONS);
   readonly auth = tallies(AUTH_OUTCOMES);
   readonly upgradesRefused = tallies(REFUSAL_REASONS);
+  readonly rateLimitedFrames = new Tally();
   readonly fanout: FastHistogram;
   private readonly framesByEvent = new Map<string, Tally>(EVENTS.map((event) => [event, this.frames[event]]));
   private sizes: LocalSizes = { rooms: () => 0, connections: () => 0 };
@@ -116,6 +117,12 @@ export class MetricsService implements OnModuleInit {
       'WebSocket upgrades answered with an HTTP error instead, by reason',
       'reason',
       this.upgradesRefused,
+    );
+    counter(
+      registers,
+      'chat_rate_limited_frames_total',
+      "Frames refused, unhandled, for coming faster than their connection's frame rate limit",
+      this.rateLimitedFrames,
     );
     this.fanout = new FastHistogram(
       'chat_fanout_seconds',
