@@ -49,6 +49,15 @@ export const SERVERS: ServerSpec[] = [
     instances: 3,
   },
   {
+    // The frame rate limit off, to show what the limiter's arithmetic costs beside rooms-service.
+    name: 'rooms-service-nolimit',
+    protocol: 'chat',
+    script: 'dist/main.js',
+    nodeArgs: V8_FLAGS,
+    env: { ...SERVICE_ENV, RATE_LIMIT_FRAMES_PER_S: '0' },
+    optIn: true,
+  },
+  {
     // AUTH_MODE=jwt: every client's token is verified at its upgrade, and its messages carry `user`.
     name: 'rooms-service-auth',
     protocol: 'chat-token',
