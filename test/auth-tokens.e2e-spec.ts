@@ -188,6 +188,24 @@ describe('tokens (JWT_PUBLIC_KEY, RS256)', () => {
   });
 });
 
+describe('tokens (JWT_ALGORITHMS)', () => {
+  it('refuses a token signed with the right secret under an algorithm not pinned', async () => {
+    const server = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_ALGORITHMS: 'HS512' });
+    try {
+      const hs256 = await sign({ alg: 'HS256' });
+      expect(await asFirstFrame(server.wsUrl, hs256)).toMatchObject({ code: 'invalid_token', close: CLOSE_INVALID_TOKEN });
+      expect((await viaHeader(server.wsUrl, hs256)).status).toBe(401);
+      const client = await TestClient.connect(server.wsUrl);
+      expect(await client.request({ type: 'auth', token: await sign({ alg: 'HS512' }) })).toMatchObject({
+        type: 'authenticated',
+      });
+      client.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('tokens (JWT_JWKS_URL)', () => {
   let server: RunningApp;
   let jwks: Awaited<ReturnType<typeof JwksServer.start>>;
@@ -230,6 +248,38 @@ describe('tokens (JWT_JWKS_URL)', () => {
     const token = await sign({ alg: 'RS256', kid: 'k2' }, second.privateKey);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await auth(token)).toMatchObject({ type: 'authenticated', user: 'alice' });
+  });
+
+  it('goes on with the last key set while the key set server fails, without a fetch per token', async () => {
+    const failing = await JwksServer.start([first.jwk]);
+    const app = await startApp({
+      AUTH_MODE: 'jwt',
+      JWT_JWKS_URL: failing.url,
+      JWT_JWKS_MAX_AGE_S: '1',
+      JWT_JWKS_COOLDOWN_S: '60',
+    });
+    const authOn = async (token: string) => {
+      const client = await TestClient.connect(app.wsUrl);
+      const reply = await client.request({ type: 'auth', token });
+      client.close();
+      return reply;
+    };
+    try {
+      const known = await sign({ alg: 'RS256', kid: 'k1' }, first.privateKey);
+      expect(await authOn(known)).toMatchObject({ type: 'authenticated' });
+      failing.status = 500;
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past JWT_JWKS_MAX_AGE_S
+      expect(await authOn(known)).toMatchObject({ type: 'authenticated' });
+      const fetches = failing.fetches;
+      expect(await authOn(known)).toMatchObject({ type: 'authenticated' });
+      // A kid the last set lacks may be in the set that could not be fetched: no verdict.
+      const unknown = await sign({ alg: 'RS256', kid: 'k2' }, second.privateKey);
+      expect(await authOn(unknown)).toMatchObject({ type: 'error', code: 'unavailable' });
+      expect(failing.fetches).toBe(fetches); // the cooldown after the failure holds every fetch back
+    } finally {
+      await app.close();
+      await failing.close();
+    }
   });
 
   it('keeps the connection open with unavailable when the key set cannot be fetched', async () => {

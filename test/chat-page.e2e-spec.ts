@@ -493,10 +493,11 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
       await server?.exited;
     });
 
-    it('shows reconnecting, then online, rejoins its room by itself and chats again', async () => {
+    // With ALLOWED_ORIGINS naming the page's own origin, as a deployment that sets it would.
+    it('shows reconnecting, then online, rejoins its room by itself and chats again (ALLOWED_ORIGINS set)', async () => {
       const port = String(await freePort());
       const start = async () => {
-        const started = spawnServer({ PORT: port });
+        const started = spawnServer({ PORT: port, ALLOWED_ORIGINS: `http://127.0.0.1:${port}` });
         await started.listening;
         return (server = started);
       };

@@ -160,9 +160,13 @@ export class AuthService implements UpgradeCheck {
     return undefined;
   }
 
+  // Out of every revoked room at once (leave takes the member out before it waits on the
+  // cluster), then the replies: no revoked room delivers while another's leave is on its way.
   private async revokeRooms(conn: Connection): Promise<void> {
-    for (const room of conn.rooms.filter((joined) => !this.mayJoin(conn, joined))) {
-      const left = await this.rooms.leave(conn, room);
+    const revoked = conn.rooms.filter((joined) => !this.mayJoin(conn, joined));
+    const leaving = revoked.map((room) => [room, this.rooms.leave(conn, room)] as const);
+    for (const [room, outcome] of leaving) {
+      const left = await outcome;
       if (left.ok) conn.sendJson(revokedFrame(room, left.members));
     }
   }

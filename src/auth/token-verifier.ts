@@ -1,4 +1,12 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  type JSONWebKeySet,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type KeyObject,
+} from 'jose';
 import type { JwtKeyConfig } from '../config/jwt-key-config';
 import { type Identity, identityOf } from './identity';
 
@@ -70,15 +78,37 @@ export class TokenVerifier {
  * Fetched on first use and cached for maxAge; a `kid` the cache lacks fetches it again, at most
  * once per cooldown. jose asks for the key only after the token parsed and its algorithm was
  * found acceptable, so a failure here other than "no such key" is the key set's, not the token's.
+ * jose drops its cache when a fetch past maxAge fails, and would try again at the next token:
+ * so that a short outage of the identity provider does not refuse everyone, nor meet every
+ * upgrade with a fetch, the last set fetched stays in use, and after a failure the next fetch
+ * waits a cooldown.
  */
 function remoteKeySet(key: Extract<JwtKeyConfig['key'], { kind: 'jwks' }>): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(key.url, { cooldownDuration: key.cooldownMs, cacheMaxAge: key.maxAgeMs });
-  return async (header, input) => {
+  let fetched: JSONWebKeySet | undefined;
+  let lastGood: JWTVerifyGetKey | undefined;
+  let failedAt = -Infinity;
+  // A kid the last set lacks may be in the one that could not be fetched: no verdict on the token.
+  const stale: JWTVerifyGetKey = async (header, input) => {
+    if (!lastGood) throw new KeySetUnavailable('key set unavailable');
     try {
-      return await remote(header, input);
+      return await lastGood(header, input);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey) throw new KeySetUnavailable('kid not in the last key set');
+      throw err;
+    }
+  };
+  return async (header, input) => {
+    if (performance.now() - failedAt < key.cooldownMs) return stale(header, input);
+    try {
+      const found = await remote(header, input);
+      const jwks = remote.jwks();
+      if (jwks && jwks !== fetched) lastGood = createLocalJWKSet((fetched = jwks));
+      return found;
     } catch (err) {
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-      throw new KeySetUnavailable('key set unavailable', { cause: err });
+      failedAt = performance.now();
+      return stale(header, input);
     }
   };
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { MaybeAsync } from '../rooms/engine';
 
@@ -35,20 +35,16 @@ export function admit(checks: readonly UpgradeCheck[], req: IncomingMessage, fro
   return undefined;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
-/** Answers an upgrade with an HTTP status and no WebSocket. */
+/**
+ * Answers an upgrade with an HTTP status and no WebSocket, and lets go of the socket once the
+ * answer is written: a peer that never closes its side must not hold it open, nor the
+ * connection slots (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP) an earlier check took for it.
+ */
 export function refuse(socket: Duplex, status: number, headers: Readonly<Record<string, string>> = {}): void {
   socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
+  socket.once('finish', () => socket.destroy());
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n${lines.join('')}Content-Length: 0\r\n\r\n`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n${lines.join('')}Content-Length: 0\r\n\r\n`,
   );
 }

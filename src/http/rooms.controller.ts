@@ -31,7 +31,7 @@ export class RoomsController {
 
   /** Public rooms with members on every instance, busiest first (ties by name); private rooms are never listed. */
   @Get()
-  @ApiOperation({ summary: 'Rooms with members, busiest first, a page at a time' })
+  @ApiOperation({ summary: 'Public rooms with members, busiest first, a page at a time (private rooms are never listed)' })
   @ApiOkResponse({ type: RoomsPageBody, description: 'One page of rooms, and the totals.' })
   @ApiBadRequestResponse({
     type: ErrorBody,

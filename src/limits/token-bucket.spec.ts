@@ -1,4 +1,4 @@
-import { FLOOD_CLOSE_MS, TokenBucketRule } from './token-bucket';
+import { FLOOD_CLOSE_MS, STREAK_GAP_MS, TokenBucketRule } from './token-bucket';
 
 describe(TokenBucketRule.name, () => {
   // 50 a second (one every 20 ms), 100 saved up: the defaults.
@@ -69,13 +69,22 @@ describe(TokenBucketRule.name, () => {
       expect(sut.flooding(bucket, FLOOD_CLOSE_MS + 2000)).toBe(true);
     });
 
-    it('keeps the streak while the bucket never refills to full, even between refusals', () => {
+    it(`keeps the streak while refusals come less than ${STREAK_GAP_MS} ms apart`, () => {
       const bucket = sut.bucket(0);
       takeMany(bucket, 101, 0);
-      expect(sut.take(bucket, 1900)).toBe(0); // 95 back: under the limit again, but not full
-      takeMany(bucket, 95, 1900);
-      expect(sut.take(bucket, 1900)).toBeGreaterThan(0);
+      // Over the rate by a little: a refusal every 900 ms, never a full bucket.
+      for (let t = 900; t <= FLOOD_CLOSE_MS; t += 900) takeMany(bucket, 46, t);
       expect(sut.flooding(bucket, FLOOD_CLOSE_MS)).toBe(true);
+    });
+
+    it('does not close a client that flooded, slowed below the rate, and later sends a burst', () => {
+      const bucket = sut.bucket(0);
+      takeMany(bucket, 101, 0); // over from 0
+      // 49 a second for 11 s: one token saved a second, never full again.
+      for (let t = 20; t < 11_000; t += 1000 / 49) expect(sut.take(bucket, t)).toBe(0);
+      takeMany(bucket, 15, 11_000); // a rejoin: about 11 saved, so a few are refused
+      expect(sut.take(bucket, 11_000)).toBeGreaterThan(0);
+      expect(sut.flooding(bucket, 11_000)).toBe(false);
     });
   });
 });

@@ -62,12 +62,15 @@ export async function rsaKeys(kid: string): Promise<RsaKeys> {
 export class JwksServer {
   keys: JWK[] = [];
   fetches = 0;
+  /** Anything but 200 plays a key set server that fails. */
+  status = 200;
   private constructor(private readonly server: Server) {}
 
   static async start(keys: JWK[]): Promise<JwksServer & { url: string }> {
     let jwks: JwksServer;
     const server = createServer((_req, res) => {
       jwks.fetches++;
+      res.statusCode = jwks.status;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: jwks.keys }));
     });
