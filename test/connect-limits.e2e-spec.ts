@@ -110,17 +110,25 @@ describe('limits per client address and per instance (e2e)', () => {
 
     it('gives back the slot of an upgrade a later check refused, though its client never closes', async () => {
       const server = await start({ MAX_CONNECTIONS: '1', JWT_SECRET: 's'.repeat(32) });
-      // A raw client that reads the 401 and keeps its side open.
-      const lingering = createConnection(Number(new URL(server.wsUrl).port), '127.0.0.1');
+      // A raw client that reads the 401 and keeps its side open (allowHalfOpen: it does not end
+      // when the server does).
+      const lingering = createConnection({
+        port: Number(new URL(server.wsUrl).port),
+        host: '127.0.0.1',
+        allowHalfOpen: true,
+      });
       lingering.write(
         'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
           `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
           'Authorization: Bearer not-a-token\r\n\r\n',
       );
       const answer = await new Promise<string>((resolve) => lingering.once('data', (data) => resolve(String(data))));
-      expect(answer).toMatch(/^HTTP\/1\.1 401 /);
-      await eventually(async () => expect(await status(server)).toBe(101));
-      lingering.destroy();
+      try {
+        expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+        await eventually(async () => expect(await status(server)).toBe(101));
+      } finally {
+        lingering.destroy();
+      }
     });
 
     it('answers 503 before the per-address cap is asked', async () => {
