@@ -120,8 +120,11 @@ export const roomMessageJson = (room: string, messageJson: string, sender: strin
 export const broadcastJson = (messageJson: string, sender: string, id: string, ts: number) =>
   `{"type":"broadcast","message":${messageJson},${sender},"id":${JSON.stringify(id)},"ts":${ts}}`;
 
-/** The fields events read. Anything else in a frame is ignored: never copied, never walked. */
-const FIELDS = ['room', 'name', 'message', 'token'] as const;
+/**
+ * The fields events read: those their DTOs declare (gateway-events.spec holds the two lists
+ * together). Anything else in a frame is ignored: never copied, never walked.
+ */
+export const DECODED_FIELDS = ['room', 'name', 'message', 'token'] as const;
 // Every field is a string, so a nested value can only fail validation; a small stand-in
 // fails it the same way without the validator walking (or copying) a hostile structure.
 const NESTED = Object.freeze({});
@@ -156,7 +159,7 @@ export function decodeFrame(text: string): Decoded {
 function fieldsOf(source: Record<string, unknown>, text: string): FrameFields {
   // A symbol key: copied into the DTO by the fast validator's Object.assign, never validated.
   const data: FrameFields = { [FRAME_TEXT]: text };
-  for (const field of FIELDS) {
+  for (const field of DECODED_FIELDS) {
     if (!Object.hasOwn(source, field)) continue;
     const value = source[field];
     data[field] = typeof value === 'object' && value !== null ? NESTED : value;
