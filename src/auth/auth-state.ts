@@ -16,7 +16,7 @@ export type AuthState =
 
 // Shared by every connection in those states: an idle anonymous connection allocates nothing for it.
 export const ANONYMOUS: AuthState = Object.freeze({ kind: 'anonymous' });
-export const ENDED: AuthState = Object.freeze({ kind: 'ended' });
+const ENDED: AuthState = Object.freeze({ kind: 'ended' });
 
 /** No more frames for this connection: its timer, if it has one, is stopped. Safe to repeat. */
 export function endAuth(conn: Connection): void {

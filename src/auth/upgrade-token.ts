@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 
 /** The subprotocol the server answers with when a client offers it. */
-export const SUBPROTOCOL = 'rooms.v1';
+const SUBPROTOCOL = 'rooms.v1';
 /** A token offered as a subprotocol: `rooms.v1, rooms.token.<JWT>`. */
 const TOKEN_PROTOCOL = 'rooms.token.';
 const BEARER = /^Bearer +(\S+) *$/i;
 
 /** The token an upgrade carries, none, or why what it carries is not one token. */
-export type UpgradeToken = { token: string } | { problem: string } | undefined;
+type UpgradeToken = { token: string } | { problem: string } | undefined;
 
 /**
  * From `Authorization: Bearer <JWT>` or the subprotocol list, never the query string (which

@@ -121,7 +121,7 @@ export class ChatWsAdapter extends WsAdapter {
       const error = this.protocolErrors.get(conn.socket);
       const dropped = this.dropReason(conn, error);
       if (dropped) this.metrics.disconnects[dropped].value++;
-      if (conn.droppedAsSlow) this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
+      if (conn.closedFor === 'slow_consumer') this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
       callback(); // leaves its rooms, unless a failed send made it leave them already
       if (this.logsConnections) {
         const rooms = conn.roomsAtExit;
@@ -135,7 +135,6 @@ export class ChatWsAdapter extends WsAdapter {
 
   private dropReason(conn: Connection, error: { code?: string } | undefined): DisconnectReason | undefined {
     if (conn.closedFor) return conn.closedFor;
-    if (conn.droppedAsSlow) return 'slow_consumer';
     if (this.heartbeat!.missedPong(conn.socket)) return 'heartbeat';
     return WS_ERROR_REASONS.get(error?.code);
   }

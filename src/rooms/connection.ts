@@ -18,9 +18,7 @@ export class Connection {
   private state: AuthState = ANONYMOUS;
   // The sender's fields of its messages, made once per change of name or identity.
   private sender: string | undefined;
-  /** Set when the server cut this peer off for not reading its output. */
-  droppedAsSlow = false;
-  /** Why the server closed it, when it did with a close code of ours. */
+  /** Why the server cut it off, when it did: it stopped reading, or a close code of ours. */
   closedFor: DisconnectReason | undefined;
   /**
    * How many rooms it was in when it left them all, for the close log: a send that finds the
@@ -128,7 +126,7 @@ export class Connection {
   }
 
   private drop(): false {
-    this.droppedAsSlow = true;
+    this.closedFor = 'slow_consumer';
     this.socket.terminate();
     return false;
   }

@@ -220,7 +220,7 @@ describe(RoomsService.name, () => {
       slow.socket._socket.writableLength = 65;
       sut.send(a.conn, { message: 'x' });
       expect(slow.socket.terminate).toHaveBeenCalled();
-      expect(slow.conn.droppedAsSlow).toBe(true);
+      expect(slow.conn.closedFor).toBe('slow_consumer');
       expect(ok.received()).toHaveLength(1);
       expect(sut.membersOf('room1')).toBe(2);
       expect(sut.membersOf('room2')).toBe(0);
