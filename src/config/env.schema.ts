@@ -188,7 +188,8 @@ export class EnvSchema {
   // A room whose name starts with this is private: joined only under a matching `rooms` claim.
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.:-]{1,63}$/, {
-    message: 'PRIVATE_ROOM_PREFIX must be 1 to 63 characters a room name may hold: ASCII letters, digits, _ - . :',
+    message:
+      'PRIVATE_ROOM_PREFIX must be 1 to 63 characters a room name may hold: ASCII letters, digits, _ - . :',
   })
   PRIVATE_ROOM_PREFIX = 'private:';
 
@@ -250,4 +251,52 @@ export class EnvSchema {
   @IsOptional()
   @IsEntryList(proxyProblem)
   TRUSTED_PROXIES: string | undefined = undefined;
+
+  // Messages kept per room for history and recovery; 0 turns both off (offsets are still given).
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  HISTORY_SIZE = 100;
+
+  // How long a room's log outlives its last message, join or leave.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(30 * 86_400_000)
+  HISTORY_TTL_MS = 300_000;
+
+  // Bytes of history one instance keeps in memory (without REDIS_URL); past it, least recently used logs go first.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024 * 1024)
+  @Max(64 * 1024 * 1024 * 1024)
+  HISTORY_MAX_BYTES = 64 * 1024 * 1024;
+
+  // The most missed messages a join with `since` replays; more and it answers recovered:false.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_RECOVER = 100;
+
+  // How long a message's `cid` is remembered, so a retry with it is not delivered twice.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  IDEMPOTENCY_TTL_MS = 300_000;
+
+  // The most `cid`s one instance remembers in memory (without REDIS_URL); past it, the oldest are forgotten.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(100_000_000)
+  IDEMPOTENCY_MAX_KEYS = 200_000;
 }

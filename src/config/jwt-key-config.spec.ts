@@ -3,14 +3,19 @@ import { loadConfig } from './load-config';
 
 const SECRET = 's'.repeat(32);
 const pem = (type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'dsa', options: object = {}) =>
-  (generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options } as never).publicKey as unknown as KeyObject)
+  (
+    generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options } as never)
+      .publicKey as unknown as KeyObject
+  )
     .export({ type: 'spki', format: 'pem' })
     .toString();
 const RSA_PEM = pem('rsa');
 
 describe('the JWT settings', () => {
   it('refuse AUTH_MODE=jwt without a key, naming the variables that would give one', () => {
-    expect(() => loadConfig({ AUTH_MODE: 'jwt' })).toThrow(/AUTH_MODE=jwt[^]*JWT_SECRET[^]*JWT_PUBLIC_KEY[^]*JWT_JWKS_URL/);
+    expect(() => loadConfig({ AUTH_MODE: 'jwt' })).toThrow(
+      /AUTH_MODE=jwt[^]*JWT_SECRET[^]*JWT_PUBLIC_KEY[^]*JWT_JWKS_URL/,
+    );
   });
 
   it('refuse more than one key', () => {
@@ -34,7 +39,9 @@ describe('the JWT settings', () => {
     expect(() => loadConfig({ JWT_PUBLIC_KEY: RSA_PEM, JWT_ALGORITHMS: 'RS256,HS256' })).toThrow(
       /JWT_ALGORITHMS names HS256, which JWT_PUBLIC_KEY cannot verify/,
     );
-    expect(() => loadConfig({ JWT_SECRET: SECRET, JWT_ALGORITHMS: 'none' })).toThrow(/JWT_ALGORITHMS must be/);
+    expect(() => loadConfig({ JWT_SECRET: SECRET, JWT_ALGORITHMS: 'none' })).toThrow(
+      /JWT_ALGORITHMS must be/,
+    );
   });
 
   it.each([

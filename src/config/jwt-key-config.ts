@@ -18,7 +18,11 @@ export interface JwtKeyConfig {
 const HMAC: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512'];
 const RSA: readonly JwtAlgorithm[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 // Node names the curves as OpenSSL does.
-const EC_BY_CURVE: Record<string, JwtAlgorithm> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+const EC_BY_CURVE: Record<string, JwtAlgorithm> = {
+  prime256v1: 'ES256',
+  secp384r1: 'ES384',
+  secp521r1: 'ES512',
+};
 const ED25519: readonly JwtAlgorithm[] = ['EdDSA', 'Ed25519'];
 // A key set's keys each name their own type; any asymmetric algorithm may be among them.
 const ASYMMETRIC: readonly JwtAlgorithm[] = [...RSA, 'ES256', 'ES384', 'ES512', ...ED25519];
@@ -28,7 +32,8 @@ const MIN_SECRET_BYTES = 32;
 /** Every reason the JWT_* variables cannot work together; empty when they can. */
 export function jwtKeyProblems(s: EnvSchema): string[] {
   const set = keyVariables(s);
-  if (set.length > 1) return [`Set one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL, not ${set.join(' and ')}`];
+  if (set.length > 1)
+    return [`Set one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL, not ${set.join(' and ')}`];
   if (set.length === 0) {
     return s.AUTH_MODE === 'jwt'
       ? ['AUTH_MODE=jwt needs a key to verify tokens: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL']
@@ -45,7 +50,9 @@ export function jwtKeyProblems(s: EnvSchema): string[] {
   }
   const misfits = pinned(s)?.filter((alg) => !fitting.includes(alg)) ?? [];
   if (misfits.length > 0) {
-    return [`JWT_ALGORITHMS names ${misfits.join(', ')}, which ${set[0]} cannot verify (it can: ${fitting.join(', ')})`];
+    return [
+      `JWT_ALGORITHMS names ${misfits.join(', ')}, which ${set[0]} cannot verify (it can: ${fitting.join(', ')})`,
+    ];
   }
   return [];
 }
@@ -68,7 +75,8 @@ function keyVariables(s: EnvSchema): string[] {
 }
 
 function keyOf(s: EnvSchema): JwtKeyConfig['key'] {
-  if (s.JWT_SECRET !== undefined) return { kind: 'secret', secret: createSecretKey(Buffer.from(s.JWT_SECRET)) };
+  if (s.JWT_SECRET !== undefined)
+    return { kind: 'secret', secret: createSecretKey(Buffer.from(s.JWT_SECRET)) };
   if (s.JWT_PUBLIC_KEY !== undefined) return { kind: 'public-key', publicKey: publicKeyOf(s.JWT_PUBLIC_KEY) };
   return {
     kind: 'jwks',

@@ -30,6 +30,14 @@ describe(loadConfig.name, () => {
       maxConnectionsPerIp: 0,
       maxConnections: 0,
       trustedProxies: [],
+      history: {
+        size: 100,
+        ttlMs: 300000,
+        maxBytes: 64 * 1024 * 1024,
+        maxRecover: 100,
+        idempotencyTtlMs: 300000,
+        idempotencyMaxKeys: 200000,
+      },
     });
   });
 

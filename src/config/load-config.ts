@@ -43,6 +43,18 @@ export interface AppConfig {
   readonly maxConnections: number;
   /** Addresses and CIDRs whose X-Forwarded-For is believed. */
   readonly trustedProxies: readonly string[];
+  readonly history: HistoryConfig;
+}
+
+/** Room logs: what is kept, for how long, and what a join may replay. */
+export interface HistoryConfig {
+  /** Messages kept per room; 0: no history and no recovery. */
+  readonly size: number;
+  readonly ttlMs: number;
+  readonly maxBytes: number;
+  readonly maxRecover: number;
+  readonly idempotencyTtlMs: number;
+  readonly idempotencyMaxKeys: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -120,5 +132,13 @@ function toAppConfig(s: EnvSchema): AppConfig {
     maxConnectionsPerIp: s.MAX_CONNECTIONS_PER_IP,
     maxConnections: s.MAX_CONNECTIONS,
     trustedProxies: s.TRUSTED_PROXIES === undefined ? [] : splitList(s.TRUSTED_PROXIES),
+    history: {
+      size: s.HISTORY_SIZE,
+      ttlMs: s.HISTORY_TTL_MS,
+      maxBytes: s.HISTORY_MAX_BYTES,
+      maxRecover: s.MAX_RECOVER,
+      idempotencyTtlMs: s.IDEMPOTENCY_TTL_MS,
+      idempotencyMaxKeys: s.IDEMPOTENCY_MAX_KEYS,
+    },
   };
 }
