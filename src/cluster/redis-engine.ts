@@ -1,6 +1,11 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Census, LocalRooms, MaybeAsync, RoomsEngine } from '../rooms/engine';
+import type { HistoryConfig } from '../config/load-config';
+import { unpositionedJson } from '../gateway/frames';
+import type { Draft, Page, Position, Recovery } from '../history/history-store';
+import { RedisHistory } from '../history/redis-history';
+import type { Connection } from '../rooms/connection';
+import type { Census, LocalRooms, MaybeAsync, Published, RoomsEngine } from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
 import {
   createTransport,
@@ -10,6 +15,7 @@ import {
   type RedisTransport,
 } from './redis-clients';
 import { Registry } from './registry';
+import { RoomFeeds } from './room-feeds';
 
 export interface RedisEngineOptions {
   target: RedisTarget;
@@ -17,10 +23,12 @@ export interface RedisEngineOptions {
   prefix: string;
   /** A node silent for 2 heartbeats is reaped, so a dead one stops counting within 3. */
   heartbeatIntervalMs: number;
+  history: HistoryConfig;
 }
 
-// A published message is `<node id><epoch><frame JSON>`: the node id (9 random bytes in
-// base64url) and its registration epoch (base 36, fixed width) in front of the frame.
+// A published broadcast is `<node id><epoch><frame JSON>`: the node id (9 random bytes in
+// base64url) and its registration epoch (base 36, fixed width) in front of the frame. Room
+// messages go through the room's log instead (RedisHistory).
 const NODE_ID_LENGTH = 12;
 const EPOCH_LENGTH = 6;
 const HEADER_LENGTH = NODE_ID_LENGTH + EPOCH_LENGTH;
@@ -31,12 +39,14 @@ const HEADER_LENGTH = NODE_ID_LENGTH + EPOCH_LENGTH;
 const MAX_PENDING_PUBLISH_BYTES = 8 * 1024 * 1024;
 
 /**
- * Cluster mode on Redis. A room message is delivered to local members directly and
- * published once on the room's channel, prefixed with this node's id so the echo Redis
- * sends back is skipped. An instance subscribes to a room's channel on its first local
- * member and drops it with the last, so it receives only rooms it serves. Counts live in
- * Registry. While Redis is unreachable (`ready` false) the instance serves its local
- * members alone; when Redis is back, even empty, it re-registers and resubscribes.
+ * Cluster mode on Redis. A room message is appended to the room's log by one script, which
+ * gives it its offset and publishes it on the room's channel; RoomFeeds delivers it to the
+ * local members in offset order, from the script's answer or the channel, whichever comes
+ * first. An instance subscribes to a room's channel on its first local member and drops it
+ * with the last, so it receives only rooms it serves. Counts live in Registry. While Redis
+ * is unreachable (`ready` false) the instance serves its local members alone, with messages
+ * that have no offset; when Redis is back, even empty, it re-registers, resubscribes and
+ * catches each room up (or resets it).
  */
 export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RedisEngine.name);
@@ -45,7 +55,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly commands: RedisClient;
   private readonly subscriber: RedisClient;
   private readonly registry: Registry;
-  private readonly roomChannelPrefix: string;
+  private readonly log: RedisHistory;
+  private readonly feeds: RoomFeeds;
+  /** The local sender of each append awaiting Redis, by the origin the script publishes with it. */
+  private readonly sending = new Map<string, Connection>();
+  private appends = 0;
   private readonly broadcastChannel: string;
   private local!: LocalRooms;
   private up = false;
@@ -73,7 +87,18 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.redis = createTransport(options.target, `rooms:${this.nodeId}`);
     ({ commands: this.commands, subscriber: this.subscriber } = this.redis);
     this.registry = new Registry(this.commands, options.prefix, this.nodeId);
-    this.roomChannelPrefix = `${options.prefix}:room:`;
+    this.log = new RedisHistory(
+      this.commands,
+      options.prefix,
+      options.history,
+      this.redis.messageEvent === 'smessage' ? 'SPUBLISH' : 'PUBLISH',
+    );
+    this.feeds = new RoomFeeds(
+      this.log,
+      options.history,
+      () => this.local,
+      (origin) => this.sending.get(origin),
+    );
     this.broadcastChannel = `${options.prefix}:broadcast`;
     for (const client of [this.commands, this.subscriber]) {
       client.on('ready', () => this.resync());
@@ -127,8 +152,20 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   left(room: string, localMembers: number): MaybeAsync<number> {
     if (!this.up) return this.touched(room, localMembers);
-    if (localMembers === 0) this.unsubscribe(room);
+    if (localMembers === 0) {
+      this.unsubscribe(room);
+      this.log.keep(room);
+    }
     return this.setLocal(room, localMembers);
+  }
+
+  enter<T>(room: string, since: Position | undefined, enter: (at: Position | Recovery) => T): Promise<T> {
+    return this.feeds.enter(room, since, this.up, enter);
+  }
+
+  history(room: string, before: number | undefined, limit: number): MaybeAsync<Page | 'unavailable'> {
+    if (!this.up) return 'unavailable';
+    return this.log.page(room, before, limit).catch(() => 'unavailable' as const);
   }
 
   connectionsChanged(): void {
@@ -144,12 +181,45 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     });
   }
 
-  publish(room: string, text: OutboundText): void {
-    this.send(this.roomChannelPrefix + room, text);
+  /**
+   * One script call. While Redis is away (or not answering) the message cannot have an
+   * offset: without a cid it goes to the members here alone, and they get `reset` when Redis
+   * is back; with one it goes nowhere, so that a retry can still be delivered once.
+   */
+  publish(room: string, draft: Draft, sender: Connection): MaybeAsync<Published> {
+    const bytes = draft.head.length;
+    if (!this.up || !this.reserve(bytes)) {
+      if (draft.cid) return 'unavailable';
+      this.feeds.unpositioned(room);
+      this.local.deliverToRoom(room, new OutboundText(unpositionedJson(draft.head)), sender);
+      return 'local';
+    }
+    const origin = `${this.nodeId}:${(++this.appends).toString(36)}`;
+    this.sending.set(origin, sender);
+    const settle = () => {
+      this.pendingPublishBytes -= bytes;
+      this.sending.delete(origin);
+    };
+    return this.log.append(room, { ...draft, origin }).then(
+      (appended) => {
+        if (!appended.duplicate) {
+          this.feeds.receive(room, appended.epoch, appended.offset, appended.frame, sender, false);
+        }
+        settle();
+        return appended;
+      },
+      (err: Error) => {
+        settle();
+        this.writeFailed(err);
+        return 'unavailable' as const;
+      },
+    );
   }
 
   broadcast(text: OutboundText): void {
-    this.send(this.broadcastChannel, text);
+    if (!this.up || !this.reserve(text.json.length)) return;
+    const settle = () => void (this.pendingPublishBytes -= text.json.length);
+    this.redis.publish(this.broadcastChannel, this.header + text.json).then(settle, settle);
   }
 
   members(room: string): MaybeAsync<number> {
@@ -166,23 +236,20 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       .finally(() => (this.censusInFlight = undefined)));
   }
 
-  // Redis's pub/sub is at most once: a message published while Redis is away is lost to
-  // other instances (local members already have it).
-  private send(channel: string, text: OutboundText): void {
-    if (!this.up) return;
-    const bytes = text.json.length; // UTF-16 units: close enough for a bound
+  /** Room for `bytes` more awaiting Redis (UTF-16 units: close enough for a bound); false past the bound. */
+  private reserve(bytes: number): boolean {
     if (this.pendingPublishBytes + bytes > MAX_PENDING_PUBLISH_BYTES) {
       if (!this.dropping) this.logger.warn('Redis is not answering: messages no longer cross instances');
       this.dropping = true;
-      return;
+      return false;
     }
     this.dropping = false;
     this.pendingPublishBytes += bytes;
-    const settle = () => void (this.pendingPublishBytes -= bytes);
-    this.redis.publish(channel, this.header + text.json).then(settle, settle);
+    return true;
   }
 
   private readonly onMessage = (channel: string, message: string): void => {
+    if (channel !== this.broadcastChannel) return this.onRoomMessage(channel, message);
     if (message.startsWith(this.nodeId)) return; // our own, already delivered locally
     // A hung Redis that resumes may still run publishes from a sender's older registration
     // after newer ones: those are dropped, so each sender's messages stay in order.
@@ -191,14 +258,30 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const latest = this.senderEpochs.get(sender) ?? 0;
     if (epoch < latest) return;
     if (epoch > latest) this.senderEpochs.set(sender, epoch);
-    const text = new OutboundText(message.slice(HEADER_LENGTH));
-    if (channel === this.broadcastChannel) this.local.deliverToAll(text);
-    else this.local.deliverToRoom(channel.slice(this.roomChannelPrefix.length), text);
+    this.local.deliverToAll(new OutboundText(message.slice(HEADER_LENGTH)));
   };
 
+  /** `<epoch> <offset> <origin> <frame>`, as the append script publishes it. */
+  private onRoomMessage(channel: string, message: string): void {
+    const afterEpoch = message.indexOf(' ');
+    const afterOffset = message.indexOf(' ', afterEpoch + 1);
+    const afterOrigin = message.indexOf(' ', afterOffset + 1);
+    if (afterOrigin === -1) return this.logger.warn(`Dropped a message on ${channel} that does not decode`);
+    const origin = message.slice(afterOffset + 1, afterOrigin);
+    this.feeds.receive(
+      this.log.roomOf(channel),
+      message.slice(0, afterEpoch),
+      parseInt(message.slice(afterEpoch + 1, afterOffset), 10),
+      message.slice(afterOrigin + 1),
+      this.sending.get(origin),
+      true,
+    );
+  }
+
   private subscribe(room: string): Promise<unknown> {
-    const live = this.redis.subscribe([this.roomChannelPrefix + room]);
+    const live = this.redis.subscribe([this.log.channel(room)]);
     this.subscriptions.set(room, live);
+    void this.feeds.follow(room, live);
     // A room this instance serves but does not hear would silently lose messages: start over.
     live.catch(
       (err: Error) => this.subscriptions.get(room) === live && this.down(`subscribe: ${err.message}`),
@@ -208,8 +291,9 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   // Sent on the same connection as any later subscribe, so Redis applies them in order.
   private unsubscribe(room: string): void {
-    this.subscriptions.delete(room);
-    this.redis.unsubscribe(this.roomChannelPrefix + room).catch(() => undefined);
+    this.feeds.drop(room);
+    if (!this.subscriptions.delete(room)) return;
+    this.redis.unsubscribe(this.log.channel(room)).catch(() => undefined);
   }
 
   /** Never rejects: on failure, the count this instance knows. */
@@ -284,7 +368,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private reconcile(room: string): void {
     const localMembers = this.local.localMembers(room);
     if (localMembers > 0 && !this.subscriptions.has(room)) this.subscribe(room).catch(() => undefined);
-    if (localMembers === 0 && this.subscriptions.has(room)) this.unsubscribe(room);
+    if (localMembers === 0) this.unsubscribe(room);
     void this.setLocal(room, localMembers);
   }
 
@@ -292,9 +376,12 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const local = this.local.localCensus();
     const rooms = new Set(local.rooms.map((room) => room.name));
     for (const room of [...this.subscriptions.keys()]) if (!rooms.has(room)) this.unsubscribe(room);
-    const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.roomChannelPrefix + room)];
+    const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.log.channel(room))];
     const live = this.redis.subscribe(channels);
-    for (const room of rooms) this.subscriptions.set(room, live);
+    for (const room of rooms) {
+      this.subscriptions.set(room, live);
+      void this.feeds.follow(room, live); // caught up from the log once its channel is live again
+    }
     const registered = this.registry.register(local);
     this.header = this.nodeId + this.registry.epoch.toString(36).padStart(EPOCH_LENGTH, '0');
     await Promise.all([live, registered]);

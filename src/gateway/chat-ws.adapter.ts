@@ -14,7 +14,7 @@ import { FLOOD_CLOSE_MS, type TokenBucket, TokenBucketRule } from '../limits/tok
 import { AddressCheck, CapacityCheck, OriginCheck } from '../limits/upgrade-checks';
 import { type DisconnectReason, MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
-import { WriteBatch } from '../rooms/outbound';
+import { OutboundText, WriteBatch } from '../rooms/outbound';
 import { CLOSE_GOING_AWAY, CLOSE_RATE_LIMITED } from './close-codes';
 import { type DirectHandler, directHandlers } from './direct-dispatch';
 import { decodeFrame, errorFrame, type ErrorFrame } from './frames';
@@ -121,7 +121,8 @@ export class ChatWsAdapter extends WsAdapter {
       const error = this.protocolErrors.get(conn.socket);
       const dropped = this.dropReason(conn, error);
       if (dropped) this.metrics.disconnects[dropped].value++;
-      if (conn.closedFor === 'slow_consumer') this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
+      if (conn.closedFor === 'slow_consumer')
+        this.logger.warn(`Connection ${conn.id} dropped: it stopped reading`);
       callback(); // leaves its rooms, unless a failed send made it leave them already
       if (this.logsConnections) {
         const rooms = conn.roomsAtExit;
@@ -251,8 +252,10 @@ export class ChatWsAdapter extends WsAdapter {
     );
   }
 
+  /** A frame object, or text already serialized (a history page holds frames as they were sent). */
   private reply(conn: Connection, frame: object): void {
-    if ((frame as ErrorFrame).type === 'error') sendError(conn, frame as ErrorFrame, this.metrics);
+    if (frame instanceof OutboundText) conn.send(frame);
+    else if ((frame as ErrorFrame).type === 'error') sendError(conn, frame as ErrorFrame, this.metrics);
     else conn.sendJson(frame);
   }
 
@@ -277,7 +280,12 @@ export class ChatWsAdapter extends WsAdapter {
     );
   };
 
-  private answerUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refusal: Refusal | undefined): void {
+  private answerUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    refusal: Refusal | undefined,
+  ): void {
     if (refusal) {
       this.metrics.upgradesRefused[refusal.reason].value++;
       return refuse(socket, refusal.status, refusal.headers);

@@ -10,13 +10,15 @@ import {
 import type { IncomingMessage } from 'node:http';
 import { AuthService } from '../auth/auth.service';
 import { Connection } from '../rooms/connection';
+import { OutboundText } from '../rooms/outbound';
 import type { MaybeAsync } from '../rooms/engine';
 import { RoomsService } from '../rooms/rooms.service';
 import { AuthDto } from './dto/auth.dto';
+import { HistoryDto } from './dto/history.dto';
 import { JoinDto } from './dto/join.dto';
 import { LeaveDto } from './dto/leave.dto';
 import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';
-import { echoFrame, errorFrame, joinedFrame, leftFrame, type ReplyFrame } from './frames';
+import { ackFrame, echoFrame, errorFrame, historyJson, leftFrame, type ReplyFrame } from './frames';
 import { WsErrorFilter } from './ws-error.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
 
@@ -46,18 +48,28 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
 
   /** A first token, or a fresh one for the same user; a bad one closes the connection. */
   @SubscribeMessage('auth')
-  authenticate(@ConnectedSocket() conn: Connection, @MessageBody() dto: AuthDto): Promise<ReplyFrame | undefined> {
+  authenticate(
+    @ConnectedSocket() conn: Connection,
+    @MessageBody() dto: AuthDto,
+  ): Promise<ReplyFrame | undefined> {
     return this.auth.authenticate(conn, dto.token);
   }
 
-  /** In cluster mode the reply waits until the room's messages from every instance reach this one. */
+  /**
+   * RoomsService sends `joined` itself (and, with `since`, the missed messages), at the moment
+   * the connection starts getting the room's messages. In cluster mode that waits until the
+   * room's messages from every instance reach this one.
+   */
   @SubscribeMessage('join')
-  join(@ConnectedSocket() conn: Connection, @MessageBody() dto: JoinDto): MaybeAsync<ReplyFrame> {
+  join(@ConnectedSocket() conn: Connection, @MessageBody() dto: JoinDto): MaybeAsync<ReplyFrame | undefined> {
     if (!this.auth.mayJoin(conn, dto.room)) {
-      return errorFrame('forbidden', { event: 'join', message: 'Your token does not grant this private room' });
+      return errorFrame('forbidden', {
+        event: 'join',
+        message: 'Your token does not grant this private room',
+      });
     }
-    return reply(this.rooms.join(conn, dto.room, dto.name), (result) =>
-      result.ok ? joinedFrame(dto.room, result.members) : errorFrame(result.code, { event: 'join' }),
+    return reply(this.rooms.join(conn, dto.room, dto.name, dto.since), (result) =>
+      result && !result.ok ? errorFrame(result.code, { event: 'join' }) : undefined,
     );
   }
 
@@ -68,11 +80,35 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
     );
   }
 
-  /** No reply on success: the sender does not get its own message back. */
+  /** The sender does not get its own message back; with a `cid` it gets an `ack` once the message has its offset. */
   @SubscribeMessage('message')
-  message(@ConnectedSocket() conn: Connection, @MessageBody() dto: MessageDto): ReplyFrame | undefined {
-    const result = this.rooms.send(conn, dto, dto.room);
-    return result.ok ? undefined : errorFrame(result.code, { event: 'message' });
+  message(
+    @ConnectedSocket() conn: Connection,
+    @MessageBody() dto: MessageDto,
+  ): MaybeAsync<ReplyFrame | undefined> {
+    const { cid } = dto;
+    return reply(this.rooms.send(conn, dto, dto.room, cid), (result) => {
+      if (!result.ok) return errorFrame(result.code, { event: 'message', cid });
+      const { published } = result;
+      if (published === 'unavailable') return errorFrame('unavailable', { event: 'message', cid });
+      if (cid === undefined || published === 'local') return undefined;
+      return ackFrame(cid, result.room, published, published.duplicate);
+    });
+  }
+
+  /** The newest messages of a room the connection is in, or those before `before`. */
+  @SubscribeMessage('history')
+  history(
+    @ConnectedSocket() conn: Connection,
+    @MessageBody() dto: HistoryDto,
+  ): MaybeAsync<ReplyFrame | OutboundText> {
+    return reply(
+      this.rooms.history(conn, dto.room, dto.before, dto.limit ?? HISTORY_DEFAULT_LIMIT),
+      (result) =>
+        result.ok
+          ? new OutboundText(historyJson(dto.room, result.page))
+          : errorFrame(result.code, { event: 'history' }),
+    );
   }
 
   @SubscribeMessage('broadcast')
@@ -86,7 +122,9 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
   }
 }
 
-// Synchronous in memory, so a one-instance join costs no promise.
-function reply<T>(outcome: MaybeAsync<T>, toFrame: (outcome: T) => ReplyFrame): MaybeAsync<ReplyFrame> {
+const HISTORY_DEFAULT_LIMIT = 50;
+
+// Synchronous in memory, so a one-instance join or message costs no promise.
+function reply<T, F>(outcome: MaybeAsync<T>, toFrame: (outcome: T) => F): MaybeAsync<F> {
   return outcome instanceof Promise ? outcome.then(toFrame) : toFrame(outcome);
 }

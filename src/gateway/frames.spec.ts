@@ -1,4 +1,4 @@
-import { broadcastJson, decodeFrame, roomMessageJson, senderJson } from './frames';
+import { broadcastJson, decodeFrame, roomMessageHead, senderJson, unpositionedJson } from './frames';
 import { FRAME_TEXT } from './message-json';
 
 // Decoded fields carry the frame's text under a symbol, for message-json.ts.
@@ -73,17 +73,18 @@ describe('the relayed frames', () => {
     for (const [from, user] of senders) {
       const json = JSON.stringify(message);
       const sender = senderJson(from, user);
-      expect(roomMessageJson('room-1:a.b', json, sender, 'kX2c-1f', 1795632147090)).toBe(
-        JSON.stringify({
-          type: 'message',
-          room: 'room-1:a.b',
-          message,
-          from,
-          user,
-          id: 'kX2c-1f',
-          ts: 1795632147090,
-        }),
-      );
+      const head = roomMessageHead('room-1:a.b', json, sender, 'kX2c-1f', 1795632147090);
+      const fields = {
+        type: 'message',
+        room: 'room-1:a.b',
+        message,
+        from,
+        user,
+        id: 'kX2c-1f',
+        ts: 1795632147090,
+      };
+      expect(`${head}7}`).toBe(JSON.stringify({ ...fields, offset: 7 }));
+      expect(unpositionedJson(head)).toBe(JSON.stringify(fields));
       expect(broadcastJson(json, sender, 'kX2c-20', 1795632147095)).toBe(
         JSON.stringify({ type: 'broadcast', message, from, user, id: 'kX2c-20', ts: 1795632147095 }),
       );

@@ -35,10 +35,34 @@ export interface ErrorFrame {
   details?: ErrorDetail[];
   /** With rate_limited: when a frame would next be accepted. */
   retryAfterMs?: number;
+  /** With a message that carried one: the client's id for it. */
+  cid?: string;
+}
+
+/** `recovered` and `missed` only answer a join with `since`. */
+export interface JoinedFrame {
+  type: 'joined';
+  room: string;
+  members: number;
+  epoch: string;
+  offset: number;
+  recovered?: boolean;
+  missed?: number;
+}
+
+export interface AckFrame {
+  type: 'ack';
+  cid: string;
+  room: string;
+  offset: number;
+  id: string;
+  ts: number;
+  duplicate?: true;
 }
 
 export type ReplyFrame =
-  | { type: 'joined'; room: string; members: number }
+  | JoinedFrame
+  | AckFrame
   | { type: 'left'; room: string; members: number; reason?: 'permission_revoked' }
   | { type: 'echo'; message: string }
   | { type: 'authenticated'; user: string; name: string; exp: number; ttl: number }
@@ -74,16 +98,59 @@ export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
 
 export function errorFrame(
   code: ErrorCode,
-  extra: { event?: string; message?: string; details?: ErrorDetail[]; retryAfterMs?: number } = {},
+  extra: {
+    event?: string;
+    message?: string;
+    details?: ErrorDetail[];
+    retryAfterMs?: number;
+    cid?: string;
+  } = {},
 ): ErrorFrame {
   const frame: ErrorFrame = { type: 'error', code, message: extra.message ?? DEFAULT_MESSAGES[code] };
   if (extra.event !== undefined) frame.event = extra.event;
   if (extra.details !== undefined) frame.details = extra.details;
   if (extra.retryAfterMs !== undefined) frame.retryAfterMs = extra.retryAfterMs;
+  if (extra.cid !== undefined) frame.cid = extra.cid;
   return frame;
 }
 
-export const joinedFrame = (room: string, members: number): ReplyFrame => ({ type: 'joined', room, members });
+/** The join took effect at `at`; with `since`, whether the `missed` messages that follow are all there were. */
+export function joinedFrame(
+  room: string,
+  members: number,
+  at: { epoch: string; offset: number },
+  recovery?: { recovered: boolean; missed: number },
+): JoinedFrame {
+  const frame: JoinedFrame = { type: 'joined', room, members, epoch: at.epoch, offset: at.offset };
+  if (recovery) {
+    frame.recovered = recovery.recovered;
+    if (recovery.recovered) frame.missed = recovery.missed;
+  }
+  return frame;
+}
+
+/** The message with `cid` has its place in the room's log (`duplicate`: it had it already). */
+export function ackFrame(
+  cid: string,
+  room: string,
+  first: { offset: number; id: string; ts: number },
+  duplicate: boolean,
+): AckFrame {
+  const frame: AckFrame = { type: 'ack', cid, room, offset: first.offset, id: first.id, ts: first.ts };
+  if (duplicate) frame.duplicate = true;
+  return frame;
+}
+
+/** Continuity in `room` was lost here: what follows goes on from `offset` in `epoch`. */
+export const resetJson = (room: string, epoch: string, offset: number) =>
+  `{"type":"reset","room":${JSON.stringify(room)},"epoch":${JSON.stringify(epoch)},"offset":${offset}}`;
+
+/** A history page; each of `frames` is a message frame as it was delivered. */
+export const historyJson = (
+  room: string,
+  page: { epoch: string; offset: number; frames: readonly string[]; more: boolean },
+) =>
+  `{"type":"history","room":${JSON.stringify(room)},"epoch":${JSON.stringify(page.epoch)},"offset":${page.offset},"messages":[${page.frames.join(',')}],"more":${page.more}}`;
 export const leftFrame = (room: string, members: number): ReplyFrame => ({ type: 'left', room, members });
 export const echoFrame = (message: string): ReplyFrame => ({ type: 'echo', message });
 /** Left because a refreshed token no longer allows the room. */
@@ -94,7 +161,12 @@ export const revokedFrame = (room: string, members: number): ReplyFrame => ({
   reason: 'permission_revoked',
 });
 /** `exp` in epoch seconds; `ttl` the whole seconds left until then. */
-export const authenticatedFrame = (user: string, name: string, exp: number, now = Date.now()): ReplyFrame => ({
+export const authenticatedFrame = (
+  user: string,
+  name: string,
+  exp: number,
+  now = Date.now(),
+): ReplyFrame => ({
   type: 'authenticated',
   user,
   name,
@@ -114,8 +186,13 @@ export const senderJson = (from: string, user: string | undefined) =>
 
 // Built as text around the message's JSON, which may come straight from the frame that carried
 // it (see message-json.ts); each is what JSON.stringify makes of the same object.
-export const roomMessageJson = (room: string, messageJson: string, sender: string, id: string, ts: number) =>
-  `{"type":"message","room":${JSON.stringify(room)},"message":${messageJson},${sender},"id":${JSON.stringify(id)},"ts":${ts}}`;
+/** A room message frame up to its offset's value: the log appends the offset and the closing brace. */
+export const roomMessageHead = (room: string, messageJson: string, sender: string, id: string, ts: number) =>
+  `{"type":"message","room":${JSON.stringify(room)},"message":${messageJson},${sender},"id":${JSON.stringify(id)},"ts":${ts},"offset":`;
+
+const OFFSET_KEY = ',"offset":';
+/** The frame of a message that has no place in the room's log (cluster mode, Redis away): no offset. */
+export const unpositionedJson = (head: string) => head.slice(0, -OFFSET_KEY.length) + '}';
 
 export const broadcastJson = (messageJson: string, sender: string, id: string, ts: number) =>
   `{"type":"broadcast","message":${messageJson},${sender},"id":${JSON.stringify(id)},"ts":${ts}}`;
@@ -124,9 +201,19 @@ export const broadcastJson = (messageJson: string, sender: string, id: string, t
  * The fields events read: those their DTOs declare (gateway-events.spec holds the two lists
  * together). Anything else in a frame is ignored: never copied, never walked.
  */
-export const DECODED_FIELDS = ['room', 'name', 'message', 'token'] as const;
-// Every field is a string, so a nested value can only fail validation; a small stand-in
-// fails it the same way without the validator walking (or copying) a hostile structure.
+export const DECODED_FIELDS = [
+  'room',
+  'name',
+  'message',
+  'token',
+  'since',
+  'cid',
+  'before',
+  'limit',
+] as const;
+// Fields are strings and numbers, and `since` an object of two: any other nested value can
+// only fail validation, so a small stand-in fails it the same way without the validator
+// walking (or copying) a hostile structure.
 const NESTED = Object.freeze({});
 
 /**
@@ -162,9 +249,20 @@ function fieldsOf(source: Record<string, unknown>, text: string): FrameFields {
   for (const field of DECODED_FIELDS) {
     if (!Object.hasOwn(source, field)) continue;
     const value = source[field];
-    data[field] = typeof value === 'object' && value !== null ? NESTED : value;
+    data[field] = typeof value === 'object' && value !== null ? nested(field, value) : value;
   }
   return data;
+}
+
+/** `since` keeps its own two fields, if they are not objects themselves; anything else nested is NESTED. */
+function nested(field: string, value: object): object {
+  if (field !== 'since' || Array.isArray(value)) return NESTED;
+  const position: Record<string, unknown> = {};
+  for (const key of ['epoch', 'offset']) {
+    const inner = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+    if (inner !== undefined) position[key] = typeof inner === 'object' && inner !== null ? NESTED : inner;
+  }
+  return position;
 }
 
 function invalid(field: string, rule: string, message: string, event?: string): Decoded {

@@ -18,7 +18,14 @@ export interface Draft {
 
 /** The message's place in the log, or, for a `cid` seen before, the first message's. */
 export type Appended =
-  | { readonly duplicate: false; readonly epoch: string; readonly offset: number; readonly frame: string }
+  | {
+      readonly duplicate: false;
+      readonly epoch: string;
+      readonly offset: number;
+      readonly frame: string;
+      readonly id: string;
+      readonly ts: number;
+    }
   | { readonly duplicate: true; readonly offset: number; readonly id: string; readonly ts: number };
 
 /**
@@ -31,7 +38,8 @@ export type Recovery = Position &
     | { readonly ok: false; readonly reason: RecoveryFailure }
   );
 
-export type RecoveryFailure = 'history_off' | 'epoch' | 'ahead' | 'too_many' | 'gone';
+/** `unavailable`: cluster mode, and Redis cannot be reached. */
+export type RecoveryFailure = 'history_off' | 'epoch' | 'ahead' | 'too_many' | 'gone' | 'unavailable';
 
 /** A page of history, oldest first, and whether older messages remain. */
 export interface Page extends Position {

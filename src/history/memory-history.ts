@@ -51,7 +51,7 @@ export class MemoryHistory implements HistoryStore {
     this.bytes += log.push(frame);
     if (this.bytes > this.config.maxBytes) this.evict();
     if (key) this.cids.remember(key, { offset, id: draft.id, ts: draft.ts }, now);
-    return { duplicate: false, epoch: log.epoch, offset, frame };
+    return { duplicate: false, epoch: log.epoch, offset, frame, id: draft.id, ts: draft.ts };
   }
 
   position(room: string): Position {

@@ -84,7 +84,14 @@ export class RedisHistory implements HistoryStore {
       const [first, id, ts] = String(offset).split(' ');
       return { duplicate: true, offset: Number(first), id, ts: Number(ts) };
     }
-    return { duplicate: false, epoch, offset: Number(offset), frame: draft.head + offset + '}' };
+    return {
+      duplicate: false,
+      epoch,
+      offset: Number(offset),
+      frame: draft.head + offset + '}',
+      id: draft.id,
+      ts: draft.ts,
+    };
   }
 
   async position(room: string): Promise<Position> {

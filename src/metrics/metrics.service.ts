@@ -5,13 +5,16 @@ import { REFUSAL_REASONS } from '../gateway/upgrade-admission';
 import { FastHistogram } from './fast-histogram';
 import { Tally, tallies } from './tally';
 
-const EVENTS = ['auth', 'join', 'leave', 'message', 'broadcast', 'echo'] as const;
+const EVENTS = ['auth', 'join', 'leave', 'message', 'broadcast', 'echo', 'history'] as const;
 /**
  * chat_frames_total's labels: the protocol's events, `unknown` for any other event name and
  * `invalid` for a frame that did not decode (or was binary), so clients cannot add series.
  */
 const FRAME_LABELS = [...EVENTS, 'unknown', 'invalid'] as const;
-const DELIVERY_TYPES = ['message', 'broadcast'] as const;
+/** `reset`: a room's members told that continuity was lost. */
+const DELIVERY_TYPES = ['message', 'broadcast', 'reset'] as const;
+/** How joins with `since` fared. */
+const RECOVERY_OUTCOMES = ['recovered', 'not_recovered'] as const;
 /** Why the server cut a connection off (a client's own close is not counted). */
 const DISCONNECT_REASONS = [
   'slow_consumer',
@@ -64,6 +67,9 @@ export class MetricsService implements OnModuleInit {
   readonly auth = tallies(AUTH_OUTCOMES);
   readonly upgradesRefused = tallies(REFUSAL_REASONS);
   readonly rateLimitedFrames = new Tally();
+  readonly recoveries = tallies(RECOVERY_OUTCOMES);
+  /** Messages sent again with a cid already seen: acked, not delivered again. */
+  readonly duplicates = new Tally();
   readonly fanout: FastHistogram;
   private readonly framesByEvent = new Map<string, Tally>(EVENTS.map((event) => [event, this.frames[event]]));
   private sizes: LocalSizes = { rooms: () => 0, connections: () => 0 };
@@ -110,7 +116,13 @@ export class MetricsService implements OnModuleInit {
       'reason',
       this.disconnects,
     );
-    labelled(registers, 'chat_auth_total', 'Tokens presented, and auth timeouts, by outcome', 'outcome', this.auth);
+    labelled(
+      registers,
+      'chat_auth_total',
+      'Tokens presented, and auth timeouts, by outcome',
+      'outcome',
+      this.auth,
+    );
     labelled(
       registers,
       'chat_upgrades_refused_total',
@@ -123,6 +135,13 @@ export class MetricsService implements OnModuleInit {
       'chat_rate_limited_frames_total',
       "Frames refused, unhandled, for coming faster than their connection's frame rate limit",
       this.rateLimitedFrames,
+    );
+    labelled(registers, 'chat_recoveries_total', 'Joins with since, by outcome', 'outcome', this.recoveries);
+    counter(
+      registers,
+      'chat_duplicates_total',
+      'Messages sent again with a cid already seen: acked again, not delivered again',
+      this.duplicates,
     );
     this.fanout = new FastHistogram(
       'chat_fanout_seconds',

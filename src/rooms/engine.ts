@@ -1,3 +1,5 @@
+import type { Appended, Draft, Page, Position, Recovery } from '../history/history-store';
+import type { Connection } from './connection';
 import type { OutboundText } from './outbound';
 
 /** Ready now (one instance) or once the cluster answers (REDIS_URL). */
@@ -17,8 +19,10 @@ export interface Census {
 
 /** What an engine may ask of this instance's own rooms. */
 export interface LocalRooms {
-  /** Hands a message from another instance to this instance's members of `room`. */
-  deliverToRoom(room: string, text: OutboundText): void;
+  /** Hands a room message to this instance's members of `room`, but for `except` (its sender). */
+  deliverToRoom(room: string, text: OutboundText, except?: Connection): void;
+  /** Tells this instance's members of `room` that continuity was lost: they go on from `at`. */
+  resetRoom(room: string, at: Position): void;
   /** Hands a broadcast from another instance to every connection here. */
   deliverToAll(text: OutboundText): void;
   localMembers(room: string): number;
@@ -45,8 +49,20 @@ export interface RoomsEngine {
   left(room: string, localMembers: number): MaybeAsync<number>;
   /** A connection opened or closed (RoomsService.localCensus() has the count). */
   connectionsChanged(): void;
-  /** A room message already delivered to this instance's members. */
-  publish(room: string, text: OutboundText): void;
+  /**
+   * Gives a room message its place in the room's log and delivers it to every member but its
+   * sender, on every instance. 'local': Redis is away, so it went to this instance's members
+   * alone, without an offset; 'unavailable': it went nowhere (it had a cid, or Redis failed).
+   */
+  publish(room: string, draft: Draft, sender: Connection): MaybeAsync<Published>;
+  /**
+   * Calls `enter` at the moment a member added by it gets every later message of the room
+   * and no earlier one (synchronously with that moment: nothing is delivered in between). It
+   * is given the room's position there, or with `since` the recovery up to that position.
+   */
+  enter<T>(room: string, since: Position | undefined, enter: (at: Position | Recovery) => T): MaybeAsync<T>;
+  /** A page of the room's history; 'unavailable' when the log cannot be read. */
+  history(room: string, before: number | undefined, limit: number): MaybeAsync<Page | 'unavailable'>;
   /** A broadcast already delivered to this instance's connections. */
   broadcast(text: OutboundText): void;
   members(room: string): MaybeAsync<number>;
@@ -56,6 +72,8 @@ export interface RoomsEngine {
   /** False while the engine cannot reach the other instances (readiness reports it). */
   readonly ready: boolean;
 }
+
+export type Published = Appended | 'local' | 'unavailable';
 
 /** Injection token for the engine AppModule chose (REDIS_URL set or not). */
 export const ROOMS_ENGINE = Symbol('RoomsEngine');

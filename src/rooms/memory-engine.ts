@@ -1,26 +1,56 @@
-import type { Census, LocalRooms, RoomsEngine } from './engine';
+import type { HistoryConfig } from '../config/load-config';
+import type { Draft, Page, Position, Recovery } from '../history/history-store';
+import { MemoryHistory } from '../history/memory-history';
+import type { Connection } from './connection';
+import type { Census, LocalRooms, Published, RoomsEngine } from './engine';
+import { OutboundText } from './outbound';
 
-/** One instance, no REDIS_URL: nothing crosses instances, and every count is the local one. */
+/**
+ * One instance, no REDIS_URL: nothing crosses instances, every count is the local one, and
+ * room logs are kept in memory. Everything answers at once.
+ */
 export class MemoryEngine implements RoomsEngine {
   readonly spansInstances = false;
   readonly ready = true;
   private local!: LocalRooms;
+  private log!: MemoryHistory;
+
+  constructor(private readonly config: HistoryConfig) {}
 
   attach(local: LocalRooms): void {
     this.local = local;
+    this.log = new MemoryHistory(this.config, (room) => local.localMembers(room) > 0);
+  }
+
+  /** The room logs, for their usage figures. */
+  get store(): MemoryHistory {
+    return this.log;
   }
 
   joined(_room: string, localMembers: number): number {
     return localMembers;
   }
 
-  left(_room: string, localMembers: number): number {
+  left(room: string, localMembers: number): number {
+    if (localMembers === 0) this.log.keep(room);
     return localMembers;
   }
 
   connectionsChanged(): void {}
 
-  publish(): void {}
+  publish(room: string, draft: Draft, sender: Connection): Published {
+    const appended = this.log.append(room, draft);
+    if (!appended.duplicate) this.local.deliverToRoom(room, new OutboundText(appended.frame), sender);
+    return appended;
+  }
+
+  enter<T>(room: string, since: Position | undefined, enter: (at: Position | Recovery) => T): T {
+    return enter(since ? this.log.recover(room, since, this.config.maxRecover) : this.log.position(room));
+  }
+
+  history(room: string, before: number | undefined, limit: number): Page {
+    return this.log.page(room, before, limit);
+  }
 
   broadcast(): void {}
 

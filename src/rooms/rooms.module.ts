@@ -18,11 +18,12 @@ import { RoomsService } from './rooms.service';
       useFactory: (config: AppConfigService): RoomsEngine => {
         const url = config.get('redisUrl', { infer: true });
         const clusterNodes = config.get('redisClusterNodes', { infer: true });
-        if (!url && !clusterNodes) return new MemoryEngine();
+        if (!url && !clusterNodes) return new MemoryEngine(config.get('history', { infer: true }));
         return new RedisEngine({
           target: url ? { url } : { clusterNodes: clusterNodes! },
           prefix: config.get('redisPrefix', { infer: true }),
           heartbeatIntervalMs: config.get('heartbeatIntervalMs', { infer: true }),
+          history: config.get('history', { infer: true }),
         });
       },
     },

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
-import { broadcastJson, type ErrorCode, roomMessageJson } from '../gateway/frames';
+import { broadcastJson, type ErrorCode, joinedFrame, resetJson, roomMessageHead } from '../gateway/frames';
+import type { Draft, Page, Position, Recovery } from '../history/history-store';
 import type { FastHistogram } from '../metrics/fast-histogram';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Tally } from '../metrics/tally';
@@ -12,6 +13,7 @@ import {
   type Census,
   type LocalRooms,
   type MaybeAsync,
+  type Published,
   type RoomCount,
   ROOMS_ENGINE,
   type RoomsEngine,
@@ -30,7 +32,8 @@ export interface MessageText {
 const jsonOf = (body: MessageText) => body.messageJson ?? JSON.stringify(body.message);
 
 export type Outcome<T extends object = object> =
-  ({ ok: true } & T) | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms'> };
+  | ({ ok: true } & T)
+  | { ok: false; code: Extract<ErrorCode, 'not_in_room' | 'too_many_rooms' | 'unavailable'> };
 
 /**
  * Owns this instance's membership (which connections are in which rooms) and delivery to
@@ -41,6 +44,8 @@ export type Outcome<T extends object = object> =
 @Injectable()
 export class RoomsService implements LocalRooms {
   private readonly members = new Map<string, Set<Connection>>();
+  /** Per room, connections whose join waits on the cluster: counted as members, not yet delivered to. */
+  private readonly joining = new Map<string, number>();
   private readonly connections = new Set<Connection>();
   private readonly maxRoomsPerConnection: number;
   // Message ids: a per-process random prefix and a counter, unique without a syscall per message.
@@ -80,25 +85,26 @@ export class RoomsService implements LocalRooms {
   }
 
   /**
-   * Idempotent; a repeat join makes the room the connection's current one again. `members`
-   * counts every instance's members; it is ready once the room's messages reach this one.
+   * A repeat join makes the room the connection's current one again and changes nothing
+   * else. Otherwise the connection is counted at once and becomes a member when the engine
+   * says the room's messages reach it (see RoomsEngine.enter): `joined` is sent to it then,
+   * with the room's position, and with `since` the missed messages right after, so that
+   * nothing reaches it before them. Resolves undefined once sent.
    */
-  join(conn: Connection, room: string, name?: string): MaybeAsync<Outcome<{ members: number }>> {
+  join(conn: Connection, room: string, name?: string, since?: Position): MaybeAsync<Outcome | undefined> {
     // A frame handled after its connection closed must not make a member nobody will remove.
-    if (!this.connections.has(conn)) return withMembers(this.engine.members(room));
+    if (!this.connections.has(conn)) return { ok: false, code: 'not_in_room' };
     if (!conn.holds(room) && conn.rooms.length >= this.maxRoomsPerConnection) {
       return { ok: false, code: 'too_many_rooms' };
     }
     if (name !== undefined) conn.name = name;
+    const repeat = conn.holds(room);
     conn.enter(room);
-    let members = this.members.get(room);
-    if (!members) this.members.set(room, (members = new Set()));
-    if (!members.has(conn)) {
-      members.add(conn);
-      this.sorted = undefined;
-      this.metrics.joins.value++;
-    }
-    return withMembers(this.engine.joined(room, members.size));
+    if (repeat) return then(this.engine.members(room), (members) => this.rejoined(conn, room, members));
+    this.joining.set(room, (this.joining.get(room) ?? 0) + 1);
+    return then(this.engine.joined(room, this.localMembers(room)), (members) =>
+      this.engine.enter(room, since, (at) => this.admit(conn, room, members, at)),
+    );
   }
 
   leave(conn: Connection, room: string): MaybeAsync<Outcome<{ members: number }>> {
@@ -107,14 +113,42 @@ export class RoomsService implements LocalRooms {
     return withMembers(this.engine.left(room, this.removeMember(room, conn)));
   }
 
-  /** To every other member of `room`, or of the sender's current room when none is named. */
-  send(conn: Connection, body: MessageText, room = conn.current): Outcome<{ room: string }> {
+  /**
+   * To every other member of `room`, or of the sender's current room when none is named,
+   * once the room's log gives it an offset. What the log answered comes back, for the ack.
+   */
+  send(
+    conn: Connection,
+    body: MessageText,
+    room = conn.current,
+    cid?: string,
+  ): MaybeAsync<Outcome<{ room: string; published: Published }>> {
     if (room === undefined || !conn.holds(room)) return { ok: false, code: 'not_in_room' };
-    const members = this.members.get(room)!; // conn is in room, so the room has members
-    const text = new OutboundText(roomMessageJson(room, jsonOf(body), conn.senderJson, this.nextId(), Date.now()));
-    this.deliver(members, text, this.messageDeliveries, conn);
-    this.engine.publish(room, text);
-    return { ok: true, room };
+    const id = this.nextId();
+    const ts = Date.now();
+    const draft: Draft = {
+      head: roomMessageHead(room, jsonOf(body), conn.senderJson, id, ts),
+      id,
+      ts,
+      cid: cid === undefined ? undefined : { id: cid, sender: senderKey(conn) },
+    };
+    return then(this.engine.publish(room, draft, conn), (published) => {
+      if (typeof published === 'object' && published.duplicate) this.metrics.duplicates.value++;
+      return { ok: true as const, room, published };
+    });
+  }
+
+  /** A page of `room`'s history, for a member of it. */
+  history(
+    conn: Connection,
+    room: string,
+    before: number | undefined,
+    limit: number,
+  ): MaybeAsync<Outcome<{ page: Page }>> {
+    if (!conn.holds(room)) return { ok: false, code: 'not_in_room' };
+    return then(this.engine.history(room, before, limit), (page) =>
+      page === 'unavailable' ? { ok: false as const, code: page } : { ok: true as const, page },
+    );
   }
 
   /** To every open connection, the sender included. */
@@ -134,17 +168,28 @@ export class RoomsService implements LocalRooms {
     return this.engine.census();
   }
 
-  deliverToRoom(room: string, text: OutboundText): void {
+  deliverToRoom(room: string, text: OutboundText, except?: Connection): void {
     const members = this.members.get(room);
-    if (members) this.deliver(members, text, this.messageDeliveries);
+    if (members) this.deliver(members, text, this.messageDeliveries, except);
+  }
+
+  resetRoom(room: string, at: Position): void {
+    const members = this.members.get(room);
+    if (!members) return;
+    this.deliver(
+      members,
+      new OutboundText(resetJson(room, at.epoch, at.offset)),
+      this.metrics.deliveries.reset,
+    );
   }
 
   deliverToAll(text: OutboundText): void {
     this.deliver(this.connections, text, this.broadcastDeliveries);
   }
 
+  /** Members here, counting those whose join is under way. */
   localMembers(room: string): number {
-    return this.members.get(room)?.size ?? 0;
+    return (this.members.get(room)?.size ?? 0) + (this.joining.get(room) ?? 0);
   }
 
   localCensus(): Census {
@@ -178,15 +223,60 @@ export class RoomsService implements LocalRooms {
   /** The room's local member count afterwards. */
   private removeMember(room: string, conn: Connection): number {
     const members = this.members.get(room);
-    if (!members?.delete(conn)) return members?.size ?? 0;
+    if (members?.delete(conn)) {
+      this.sorted = undefined;
+      if (members.size === 0) this.members.delete(room);
+    }
+    return this.localMembers(room);
+  }
+
+  /**
+   * The moment a joining connection becomes a member: `joined` and any recovered messages
+   * go out now, before the next message of the room can.
+   */
+  private admit(
+    conn: Connection,
+    room: string,
+    members: number,
+    at: Position | Recovery,
+  ): Outcome | undefined {
+    const joining = this.joining.get(room)! - 1;
+    if (joining === 0) this.joining.delete(room);
+    else this.joining.set(room, joining);
+    // It closed, or left (a revoked grant), while the cluster answered: it is counted no more.
+    if (!this.connections.has(conn) || !conn.holds(room)) {
+      this.engine.left(room, this.localMembers(room));
+      return { ok: false, code: 'not_in_room' };
+    }
+    let set = this.members.get(room);
+    if (!set) this.members.set(room, (set = new Set()));
+    set.add(conn);
     this.sorted = undefined;
-    if (members.size === 0) this.members.delete(room);
-    return members.size;
+    this.metrics.joins.value++;
+    if (!('ok' in at)) return void conn.sendJson(joinedFrame(room, members, at));
+    this.metrics.recoveries[at.ok ? 'recovered' : 'not_recovered'].value++;
+    conn.sendJson(joinedFrame(room, members, at, { recovered: at.ok, missed: at.ok ? at.frames.length : 0 }));
+    if (at.ok) for (const frame of at.frames) conn.send(new OutboundText(frame));
+  }
+
+  /** A repeat join: the position the connection is at already; `since` plays no part. */
+  private rejoined(conn: Connection, room: string, members: number): MaybeAsync<undefined> {
+    return this.engine.enter(room, undefined, (at) => void conn.sendJson(joinedFrame(room, members, at)));
   }
 
   private nextId(): string {
     return `${this.idPrefix}-${(++this.lastId).toString(36)}`;
   }
+}
+
+/** Whose `cid`s these are: its `sub` when verified; anonymous senders share one space. */
+function senderKey(conn: Connection): string {
+  return conn.auth.kind === 'authenticated' ? conn.auth.identity.user : '';
+}
+
+/** `map` applied now, or once a cluster answer comes. */
+function then<T, R>(value: MaybeAsync<T>, map: (value: T) => MaybeAsync<R>): MaybeAsync<R> {
+  return value instanceof Promise ? value.then(map) : map(value);
 }
 
 function withMembers(members: MaybeAsync<number>): MaybeAsync<Outcome<{ members: number }>> {

@@ -1,5 +1,6 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { CharLength } from './chars';
+import { IsPosition } from './position-field';
 import { IsRoomName } from './room-field';
 
 // Controls, invisible format characters (zero-width spaces, bidi overrides that make a name
@@ -17,4 +18,9 @@ export class JoinDto {
   @CharLength(1, () => NAME_MAX_LENGTH)
   @Matches(NAME_PATTERN, { message: 'name must not contain control or invisible characters' })
   name?: string;
+
+  /** The last position the client saw in this room: the messages since are replayed, all or none. */
+  @IsOptional()
+  @IsPosition()
+  since?: { epoch: string; offset: number };
 }

@@ -1,4 +1,4 @@
-import { IsOptional, IsString, type ValidationArguments } from 'class-validator';
+import { IsOptional, IsString, Matches, type ValidationArguments } from 'class-validator';
 import { FRAME_TEXT, messageJson } from '../message-json';
 import { CharLength } from './chars';
 import { IsRoomName } from './room-field';
@@ -7,6 +7,8 @@ import { IsRoomName } from './room-field';
 // the class is defined: so the rule reads its bound from the DTO's class when it runs, and
 // WsValidationPipe subclasses the DTOs with the configured bound.
 const limitOf = (args: ValidationArguments) => (args.object.constructor as typeof TextDto).maxMessageLength;
+
+export const CID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** Events that carry a `message`. */
 export class TextDto {
@@ -30,6 +32,11 @@ export class MessageDto extends TextDto {
   @IsOptional()
   @IsRoomName()
   room?: string;
+
+  /** The client's id for the message: it is acked, and a retry with it is not delivered twice. */
+  @IsOptional()
+  @Matches(CID_PATTERN, { message: 'cid must be 1 to 64 characters: ASCII letters, digits, _ - . :' })
+  cid?: string;
 }
 
 export class BroadcastDto extends TextDto {}

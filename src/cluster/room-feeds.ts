@@ -1,0 +1,288 @@
+import type { HistoryConfig } from '../config/load-config';
+import { newEpoch } from '../history/epoch';
+import type { Position, Recovery, RecoveryFailure } from '../history/history-store';
+import type { Entry, RedisHistory } from '../history/redis-history';
+import type { Connection } from '../rooms/connection';
+import type { LocalRooms } from '../rooms/engine';
+import { OutboundText } from '../rooms/outbound';
+
+/** A message that came before one it follows. */
+interface Held {
+  readonly epoch: string;
+  readonly frame: string;
+  readonly except: Connection | undefined;
+}
+
+/**
+ * What one room's members here have been given: up to `offset` in `epoch`, every offset
+ * once and in order. Messages ahead of a missing one wait in `held` while it is fetched.
+ */
+class Feed implements Position {
+  epoch = '';
+  offset = 0;
+  positioned = false;
+  /** A message went to the members here without an offset (Redis was away): they get `reset`. */
+  diverged = false;
+  /** Counts resets, so a recovery under way can tell one happened. */
+  resets = 0;
+  fetching = false;
+  readonly held = new Map<number, Held>();
+  /** Lists that recoveries under way keep of what is delivered meanwhile. */
+  readonly recorders = new Set<Entry[]>();
+  ready: Promise<void> = Promise.resolve();
+}
+
+// Past this many messages waiting on missing ones, the wait ends with a reset.
+const MAX_HELD = 10_000;
+
+/**
+ * Cluster mode's delivery of room messages to this instance's members, in offset order.
+ * Messages come on the room's channel (in order, at most once), and from this instance's own
+ * appends as Redis answers them (sooner than their echo): whichever comes first is
+ * delivered, the other is skipped by its offset. A gap means the channel lost messages: they
+ * are read back from the room's stream, and if they are gone the members get `reset`.
+ */
+export class RoomFeeds {
+  private readonly feeds = new Map<string, Feed>();
+
+  constructor(
+    private readonly history: RedisHistory,
+    private readonly config: HistoryConfig,
+    private readonly local: () => LocalRooms,
+    /** The local sender of a message this instance appended, by its origin. */
+    private readonly senderOf: (origin: string) => Connection | undefined,
+  ) {}
+
+  has(room: string): boolean {
+    return this.feeds.has(room);
+  }
+
+  /** Starts following a room once its channel is `live`: from the log's position then, or, for a feed kept over an outage, from where it stood. */
+  follow(room: string, live: Promise<unknown>): Promise<void> {
+    let feed = this.feeds.get(room);
+    if (!feed) this.feeds.set(room, (feed = new Feed()));
+    const current = feed;
+    current.ready = live.then(
+      () => (current.positioned ? this.catchUp(room, current) : this.start(room, current)),
+      () => void this.standIn(current),
+    );
+    return current.ready;
+  }
+
+  /** No member here any more. */
+  drop(room: string): void {
+    this.feeds.delete(room);
+  }
+
+  /** The rooms followed, for a catch-up after Redis comes back. */
+  rooms(): string[] {
+    return [...this.feeds.keys()];
+  }
+
+  /** Redis is away: a message went to the members here alone. */
+  unpositioned(room: string): void {
+    const feed = this.feeds.get(room);
+    if (feed) feed.diverged = true;
+  }
+
+  /** A message of the room's log, from its channel (`fromChannel`) or from this instance's append. */
+  receive(
+    room: string,
+    epoch: string,
+    offset: number,
+    frame: string,
+    except: Connection | undefined,
+    fromChannel: boolean,
+  ): void {
+    const feed = this.feeds.get(room);
+    if (!feed) return;
+    // Until its position is read, a feed holds what comes: whatever is past that position follows it.
+    if (!feed.positioned) return void feed.held.set(offset, { epoch, frame, except });
+    if (epoch !== feed.epoch) this.reset(room, feed, { epoch, offset: offset - 1 });
+    if (offset <= feed.offset) return;
+    if (offset === feed.offset + 1) {
+      this.deliver(room, feed, offset, frame, except);
+      return this.deliverHeld(room, feed);
+    }
+    feed.held.set(offset, { epoch, frame, except });
+    if (feed.held.size > MAX_HELD) return this.skipToHeld(room, feed);
+    // The channel is in offset order: a gap on it is a loss. An append's answer may simply
+    // come before the channel's earlier messages, whose arrival fills the gap.
+    if (fromChannel) this.fetchMissing(room, feed);
+  }
+
+  /**
+   * Calls `enter` with the room's position here, or with `since`, the recovery up to it. A
+   * recovery reads the log from the older of `since` and this feed's position, brings the
+   * members here up to what it read, and answers from it and from what was delivered while
+   * it was read.
+   */
+  async enter<T>(
+    room: string,
+    since: Position | undefined,
+    up: boolean,
+    enter: (at: Position | Recovery) => T,
+  ): Promise<T> {
+    let feed = this.feeds.get(room);
+    if (!feed) this.feeds.set(room, (feed = this.standIn(new Feed())));
+    await feed.ready;
+    const at = (): Position => ({ epoch: feed.epoch, offset: feed.offset });
+    if (!since) return enter(at());
+    const refuse = (reason: RecoveryFailure) => enter({ ...at(), ok: false, reason });
+    if (this.config.size === 0) return refuse('history_off');
+    if (!up || feed.diverged) return refuse('unavailable');
+    if (since.epoch !== feed.epoch) return refuse('epoch');
+    const recorded: Entry[] = [];
+    const resets = feed.resets;
+    feed.recorders.add(recorded);
+    let read;
+    try {
+      read = await this.history.range(room, Math.min(since.offset, feed.offset) + 1, this.config.size);
+    } catch {
+      feed.recorders.delete(recorded);
+      return refuse('unavailable');
+    }
+    if (this.feeds.get(room) !== feed || feed.resets !== resets || read.epoch !== feed.epoch) {
+      feed.recorders.delete(recorded);
+      return refuse('epoch');
+    }
+    this.deliverEntries(room, feed, read.entries);
+    feed.recorders.delete(recorded);
+    return enter(this.recovery(since, feed, [...read.entries, ...recorded]));
+  }
+
+  /** All of since + 1 .. the feed's offset among `entries`, or why not. */
+  private recovery(since: Position, feed: Feed, entries: Entry[]): Recovery {
+    const now = { epoch: feed.epoch, offset: feed.offset };
+    if (since.offset > feed.offset) return { ...now, ok: false, reason: 'ahead' };
+    if (feed.offset - since.offset > this.config.maxRecover) return { ...now, ok: false, reason: 'too_many' };
+    const byOffset = new Map(entries.map((e) => [e.offset, e.frame]));
+    const frames: string[] = [];
+    for (let offset = since.offset + 1; offset <= feed.offset; offset++) {
+      const frame = byOffset.get(offset);
+      if (frame === undefined) return { ...now, ok: false, reason: 'gone' };
+      frames.push(frame);
+    }
+    return { ...now, ok: true, frames };
+  }
+
+  private async start(room: string, feed: Feed): Promise<void> {
+    try {
+      const at = await this.history.position(room);
+      feed.epoch = at.epoch;
+      feed.offset = at.offset;
+    } catch {
+      this.standIn(feed);
+    }
+    feed.positioned = true;
+    for (const [offset, held] of feed.held) if (held.epoch !== feed.epoch) feed.held.delete(offset);
+    this.settle(room, feed);
+  }
+
+  /** A position that matches no log, for a room Redis could not be asked about: a catch-up resets it. */
+  private standIn(feed: Feed): Feed {
+    feed.epoch = newEpoch();
+    feed.offset = 0;
+    feed.positioned = true;
+    feed.diverged = true;
+    return feed;
+  }
+
+  /**
+   * After an outage, or for a feed kept while its channel was away: the members here get
+   * what the log gained meanwhile, or `reset` when that cannot be had whole (or when they got
+   * messages the log never had).
+   */
+  async catchUp(room: string, feed = this.feeds.get(room)): Promise<void> {
+    if (!feed) return;
+    feed.fetching = true;
+    try {
+      const read = await this.history.range(room, feed.offset + 1, Math.max(this.config.size, 1));
+      if (this.feeds.get(room) !== feed) return;
+      // The stream keeps a contiguous run of the newest offsets: a count says whether it has them all.
+      const kept = read.entries.filter((e) => e.offset > feed.offset && e.offset <= read.offset).length;
+      const whole = read.epoch === feed.epoch && !feed.diverged && kept === read.offset - feed.offset;
+      if (whole) this.deliverEntries(room, feed, read.entries);
+      else this.reset(room, feed, { epoch: read.epoch, offset: read.offset });
+    } catch {
+      // Redis went away again: the next catch-up will do it.
+    } finally {
+      feed.fetching = false;
+    }
+    this.settle(room, feed);
+  }
+
+  /** Reads the offsets missing before the first held message from the log. */
+  private fetchMissing(room: string, feed: Feed): void {
+    if (feed.fetching) return;
+    const next = Math.min(...feed.held.keys());
+    const from = feed.offset + 1;
+    feed.fetching = true;
+    this.history.range(room, from, next - from).then(
+      (read) => {
+        feed.fetching = false;
+        if (this.feeds.get(room) !== feed) return;
+        if (read.epoch !== feed.epoch) return this.reset(room, feed, read);
+        this.deliverEntries(room, feed, read.entries);
+        // Short of the held message, what is missing is gone; past it, the next gap is fetched.
+        if (feed.offset < next - 1) this.skipToHeld(room, feed);
+        else this.settle(room, feed);
+      },
+      () => {
+        feed.fetching = false; // Redis is failing: its recovery catches every feed up
+      },
+    );
+  }
+
+  /** The entries that follow the feed's offset, in order, then whatever they let through. */
+  private deliverEntries(room: string, feed: Feed, entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.offset !== feed.offset + 1) continue;
+      this.deliver(room, feed, entry.offset, entry.frame, this.senderOf(entry.origin));
+    }
+    this.deliverHeld(room, feed);
+  }
+
+  /** Delivers what the held messages allow, and fetches what they still wait for. */
+  private settle(room: string, feed: Feed): void {
+    this.deliverHeld(room, feed);
+    if (feed.held.size > 0) this.fetchMissing(room, feed);
+  }
+
+  private deliverHeld(room: string, feed: Feed): void {
+    for (const offset of feed.held.keys()) if (offset <= feed.offset) feed.held.delete(offset);
+    let next: Held | undefined;
+    while ((next = feed.held.get(feed.offset + 1))) {
+      feed.held.delete(feed.offset + 1);
+      this.deliver(room, feed, feed.offset + 1, next.frame, next.except);
+    }
+  }
+
+  /** The missing messages are gone: the members go on from the first held one. */
+  private skipToHeld(room: string, feed: Feed): void {
+    const next = Math.min(...feed.held.keys());
+    this.reset(room, feed, { epoch: feed.epoch, offset: next - 1 }, false);
+    this.settle(room, feed);
+  }
+
+  private deliver(
+    room: string,
+    feed: Feed,
+    offset: number,
+    frame: string,
+    except: Connection | undefined,
+  ): void {
+    feed.offset = offset;
+    for (const recorded of feed.recorders) recorded.push({ offset, origin: '', frame });
+    this.local().deliverToRoom(room, new OutboundText(frame), except);
+  }
+
+  private reset(room: string, feed: Feed, at: Position, dropHeld = true): void {
+    feed.epoch = at.epoch;
+    feed.offset = at.offset;
+    feed.diverged = false;
+    feed.resets++;
+    if (dropHeld) feed.held.clear();
+    this.local().resetRoom(room, { epoch: at.epoch, offset: at.offset });
+  }
+}
