@@ -59,7 +59,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly feeds: RoomFeeds;
   /** The local sender of each append awaiting Redis, by the origin the script publishes with it. */
   private readonly sending = new Map<string, Connection>();
+  /** Appends Redis did not answer, delivered here without an offset: if Redis runs them late, not again. */
+  private readonly deliveredHere = new BoundedSet(100_000);
   private appends = 0;
+  /** This instance's last append (or local delivery queued behind appends), for ordering. */
+  private appendsTail: Promise<unknown> = Promise.resolve();
   private readonly broadcastChannel: string;
   private local!: LocalRooms;
   private up = false;
@@ -97,7 +101,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       this.log,
       options.history,
       () => this.local,
-      (origin) => this.sending.get(origin),
+      (origin) => (this.deliveredHere.delete(origin) ? 'delivered' : this.sending.get(origin)),
     );
     this.broadcastChannel = `${options.prefix}:broadcast`;
     for (const client of [this.commands, this.subscriber]) {
@@ -182,38 +186,55 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 
   /**
-   * One script call. While Redis is away (or not answering) the message cannot have an
-   * offset: without a cid it goes to the members here alone, and they get `reset` when Redis
-   * is back; with one it goes nowhere, so that a retry can still be delivered once.
+   * One script call. While Redis is away (or past the bound of what awaits it) the message
+   * cannot have an offset: without a cid it goes to the members here alone, with no offset,
+   * after this instance's appends still awaiting Redis, and the room's members here get
+   * `reset` when Redis is back. With a cid it goes nowhere ('unavailable'), so that a retry
+   * is delivered once. An append Redis does not answer within REDIS_TIMEOUT_MS is treated
+   * the same way; if Redis runs it late, its copy is not delivered here again.
    */
   publish(room: string, draft: Draft, sender: Connection): MaybeAsync<Published> {
-    const bytes = draft.head.length;
-    if (!this.up || !this.reserve(bytes)) {
-      if (draft.cid) return 'unavailable';
-      this.feeds.unpositioned(room);
-      this.local.deliverToRoom(room, new OutboundText(unpositionedJson(draft.head)), sender);
-      return 'local';
-    }
+    const bytes = draft.head.length; // UTF-16 units: close enough for a bound
+    if (!this.up || !this.reserve(bytes)) return this.publishHere(room, draft, sender);
     const origin = `${this.nodeId}:${(++this.appends).toString(36)}`;
     this.sending.set(origin, sender);
     const settle = () => {
       this.pendingPublishBytes -= bytes;
       this.sending.delete(origin);
     };
-    return this.log.append(room, { ...draft, origin }).then(
-      (appended) => {
+    const appended = this.log.append(room, { ...draft, origin }).then(
+      (appended): Published => {
         if (!appended.duplicate) {
-          this.feeds.receive(room, appended.epoch, appended.offset, appended.frame, sender, false);
+          this.feeds.receive(room, appended.epoch, appended.offset, appended.frame, origin, false);
         }
         settle();
         return appended;
       },
-      (err: Error) => {
+      (err: Error): Published => {
         settle();
         this.writeFailed(err);
-        return 'unavailable' as const;
+        if (draft.cid) return 'unavailable';
+        this.deliveredHere.add(origin);
+        return this.deliverHere(room, draft, sender);
       },
     );
+    this.appendsTail = appended;
+    return appended;
+  }
+
+  private publishHere(room: string, draft: Draft, sender: Connection): MaybeAsync<Published> {
+    if (draft.cid) return 'unavailable';
+    if (this.pendingPublishBytes === 0) return this.deliverHere(room, draft, sender);
+    // Appends still await Redis: this one goes after them, as it was sent after them.
+    const after = this.appendsTail.then(() => this.deliverHere(room, draft, sender));
+    this.appendsTail = after;
+    return after;
+  }
+
+  private deliverHere(room: string, draft: Draft, sender: Connection): 'local' {
+    this.feeds.unpositioned(room);
+    this.local.deliverToRoom(room, new OutboundText(unpositionedJson(draft.head)), sender);
+    return 'local';
   }
 
   broadcast(text: OutboundText): void {
@@ -273,7 +294,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       message.slice(0, afterEpoch),
       parseInt(message.slice(afterEpoch + 1, afterOffset), 10),
       message.slice(afterOrigin + 1),
-      this.sending.get(origin),
+      origin,
       true,
     );
   }
@@ -419,6 +440,22 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const timer = setInterval(run, ms);
     timer.unref();
     this.timers.push(timer);
+  }
+}
+
+/** A set that forgets its oldest members past `max`. */
+class BoundedSet {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  add(item: string): void {
+    if (this.items.size >= this.max) this.items.delete(this.items.values().next().value!);
+    this.items.add(item);
+  }
+
+  delete(item: string): boolean {
+    return this.items.size > 0 && this.items.delete(item);
   }
 }
 

@@ -6,11 +6,19 @@ import type { Connection } from '../rooms/connection';
 import type { LocalRooms } from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
 
+/**
+ * Who among the members here must not get a message: its sender, or all of them when it went
+ * out here already without an offset (an append Redis answered too late).
+ */
+export type LocalCopy = Connection | 'delivered' | undefined;
+
 /** A message that came before one it follows. */
 interface Held {
   readonly epoch: string;
   readonly frame: string;
-  readonly except: Connection | undefined;
+  readonly origin: string;
+  /** Settled on arrival: the sender of an append is known only until Redis has answered it. */
+  readonly except: LocalCopy;
 }
 
 /**
@@ -49,8 +57,8 @@ export class RoomFeeds {
     private readonly history: RedisHistory,
     private readonly config: HistoryConfig,
     private readonly local: () => LocalRooms,
-    /** The local sender of a message this instance appended, by its origin. */
-    private readonly senderOf: (origin: string) => Connection | undefined,
+    /** What the members here have of a message this instance appended, by its origin. */
+    private readonly localCopy: (origin: string) => LocalCopy,
   ) {}
 
   has(room: string): boolean {
@@ -91,20 +99,21 @@ export class RoomFeeds {
     epoch: string,
     offset: number,
     frame: string,
-    except: Connection | undefined,
+    origin: string,
     fromChannel: boolean,
   ): void {
     const feed = this.feeds.get(room);
     if (!feed) return;
     // Until its position is read, a feed holds what comes: whatever is past that position follows it.
-    if (!feed.positioned) return void feed.held.set(offset, { epoch, frame, except });
+    if (!feed.positioned)
+      return void feed.held.set(offset, { epoch, frame, origin, except: this.localCopy(origin) });
     if (epoch !== feed.epoch) this.reset(room, feed, { epoch, offset: offset - 1 });
     if (offset <= feed.offset) return;
     if (offset === feed.offset + 1) {
-      this.deliver(room, feed, offset, frame, except);
+      this.deliver(room, feed, offset, frame, origin);
       return this.deliverHeld(room, feed);
     }
-    feed.held.set(offset, { epoch, frame, except });
+    feed.held.set(offset, { epoch, frame, origin, except: this.localCopy(origin) });
     if (feed.held.size > MAX_HELD) return this.skipToHeld(room, feed);
     // The channel is in offset order: a gap on it is a loss. An append's answer may simply
     // come before the channel's earlier messages, whose arrival fills the gap.
@@ -238,7 +247,7 @@ export class RoomFeeds {
   private deliverEntries(room: string, feed: Feed, entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.offset !== feed.offset + 1) continue;
-      this.deliver(room, feed, entry.offset, entry.frame, this.senderOf(entry.origin));
+      this.deliver(room, feed, entry.offset, entry.frame, entry.origin);
     }
     this.deliverHeld(room, feed);
   }
@@ -254,7 +263,7 @@ export class RoomFeeds {
     let next: Held | undefined;
     while ((next = feed.held.get(feed.offset + 1))) {
       feed.held.delete(feed.offset + 1);
-      this.deliver(room, feed, feed.offset + 1, next.frame, next.except);
+      this.deliver(room, feed, feed.offset + 1, next.frame, next.origin, next.except);
     }
   }
 
@@ -270,11 +279,12 @@ export class RoomFeeds {
     feed: Feed,
     offset: number,
     frame: string,
-    except: Connection | undefined,
+    origin: string,
+    except = this.localCopy(origin),
   ): void {
     feed.offset = offset;
-    for (const recorded of feed.recorders) recorded.push({ offset, origin: '', frame });
-    this.local().deliverToRoom(room, new OutboundText(frame), except);
+    for (const recorded of feed.recorders) recorded.push({ offset, origin, frame });
+    if (except !== 'delivered') this.local().deliverToRoom(room, new OutboundText(frame), except);
   }
 
   private reset(room: string, feed: Feed, at: Position, dropHeld = true): void {

@@ -90,6 +90,10 @@ export class MemoryHistory implements HistoryStore {
   private log(room: string, now: number): RoomLog {
     if (now - this.lastSweep > this.config.ttlMs / 4) this.sweep(now);
     let log = this.logs.get(room);
+    if (log && now - log.touched > this.config.ttlMs && !this.inUse(room)) {
+      this.drop(room, log);
+      log = undefined;
+    }
     if (!log) {
       log = new RoomLog(newEpoch(), this.config.size, now);
       this.logs.set(room, log);

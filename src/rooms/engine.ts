@@ -25,7 +25,10 @@ export interface LocalRooms {
   resetRoom(room: string, at: Position): void;
   /** Hands a broadcast from another instance to every connection here. */
   deliverToAll(text: OutboundText): void;
+  /** Members here, counting connections whose join is under way. */
   localMembers(room: string): number;
+  /** Whether any connection here is getting the room's messages now. */
+  hasMembers(room: string): boolean;
   /** This instance's rooms, sorted as GET /rooms lists them, and its connections. */
   localCensus(): Census;
 }

@@ -19,7 +19,7 @@ export class MemoryEngine implements RoomsEngine {
 
   attach(local: LocalRooms): void {
     this.local = local;
-    this.log = new MemoryHistory(this.config, (room) => local.localMembers(room) > 0);
+    this.log = new MemoryHistory(this.config, (room) => local.hasMembers(room));
   }
 
   /** The room logs, for their usage figures. */

@@ -192,6 +192,10 @@ export class RoomsService implements LocalRooms {
     return (this.members.get(room)?.size ?? 0) + (this.joining.get(room) ?? 0);
   }
 
+  hasMembers(room: string): boolean {
+    return this.members.has(room);
+  }
+
   localCensus(): Census {
     this.sorted ??= [...this.members]
       .map(([name, members]) => ({ name, members: members.size }))
