@@ -29,6 +29,30 @@ describeWithRedis('continuity on three instances over one Redis (e2e)', () => {
   describeContinuity('three instances on Redis', () =>
     threeInstances({ REDIS_URL: redis.url, REDIS_PREFIX: prefix() }),
   );
+
+  it('gives offsets with HISTORY_SIZE=0, but recovers nothing and has no history', async () => {
+    const deployment = await threeInstances({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix(),
+      HISTORY_SIZE: '0',
+    });
+    const [a, b, c] = await Promise.all(deployment.urls.map((url) => TestClient.connect(url)));
+    try {
+      const at = await a.request({ type: 'join', room: 'off' }, 'joined');
+      await b.request({ type: 'join', room: 'off' }, 'joined');
+      a.send({ type: 'message', room: 'off', message: 'one' });
+      expect(await b.next('message')).toMatchObject({ offset: 1 });
+      const since = { epoch: at.epoch, offset: 0 };
+      expect(await c.request({ type: 'join', room: 'off', since }, 'joined')).toMatchObject({
+        recovered: false,
+        offset: 1,
+      });
+      expect(await b.request({ type: 'history', room: 'off' })).toMatchObject({ messages: [], offset: 1 });
+    } finally {
+      [a, b, c].forEach((client) => client.close());
+      await deployment.close();
+    }
+  });
 });
 
 describeWithRedisCluster('continuity on three instances over a Redis Cluster (e2e)', () => {
@@ -147,7 +171,7 @@ describeWithRedis('continuity when Redis fails (e2e)', () => {
   }, 30_000);
 
   it('delivers locally without offsets while Redis hangs, then resets the rooms that had such messages', async () => {
-    const { room, members } = await spread();
+    const { room, members, joined } = await spread();
     const neighbour = await connect(0);
     await neighbour.request({ type: 'join', room }, 'joined');
     redis.pause();
@@ -165,6 +189,11 @@ describeWithRedis('continuity when Redis fails (e2e)', () => {
         cid: 'c-out',
       });
       expect(await members[0].request({ type: 'history', room })).toMatchObject({ code: 'unavailable' });
+      const since = { epoch: joined[0].epoch, offset: 0 };
+      const joiner = await connect(0);
+      expect(await joiner.request({ type: 'join', room, since }, 'joined')).toMatchObject({
+        recovered: false,
+      });
     } finally {
       redis.resume();
     }

@@ -58,6 +58,25 @@ export const SERVERS: ServerSpec[] = [
     optIn: true,
   },
   {
+    // HISTORY_SIZE=0: offsets still, but no room log kept; what history costs beside rooms-service.
+    name: 'rooms-service-nohistory',
+    protocol: 'chat',
+    script: 'dist/main.js',
+    nodeArgs: V8_FLAGS,
+    env: { ...SERVICE_ENV, HISTORY_SIZE: '0' },
+    optIn: true,
+  },
+  {
+    // The same in cluster mode: the append script assigns the offset and publishes, with no stream.
+    name: 'rooms-service-x3-nohistory',
+    protocol: 'chat',
+    script: 'dist/main.js',
+    nodeArgs: V8_FLAGS,
+    env: { ...SERVICE_ENV, HISTORY_SIZE: '0' },
+    instances: 3,
+    optIn: true,
+  },
+  {
     // AUTH_MODE=jwt: every client's token is verified at its upgrade, and its messages carry `user`.
     name: 'rooms-service-auth',
     protocol: 'chat-token',

@@ -61,10 +61,6 @@ export class RoomFeeds {
     private readonly localCopy: (origin: string) => LocalCopy,
   ) {}
 
-  has(room: string): boolean {
-    return this.feeds.has(room);
-  }
-
   /** Starts following a room once its channel is `live`: from the log's position then, or, for a feed kept over an outage, from where it stood. */
   follow(room: string, live: Promise<unknown>): Promise<void> {
     let feed = this.feeds.get(room);
@@ -80,11 +76,6 @@ export class RoomFeeds {
   /** No member here any more. */
   drop(room: string): void {
     this.feeds.delete(room);
-  }
-
-  /** The rooms followed, for a catch-up after Redis comes back. */
-  rooms(): string[] {
-    return [...this.feeds.keys()];
   }
 
   /** Redis is away: a message went to the members here alone. */
