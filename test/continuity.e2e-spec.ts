@@ -1,5 +1,6 @@
 import { startApp } from './support/app';
 import { CONTINUITY_ENV, describeContinuity } from './support/continuity-contract';
+import { SECRET, sign } from './support/tokens';
 import { TestClient } from './support/ws-client';
 
 describeContinuity('one instance', async () => {
@@ -32,6 +33,42 @@ describe('one instance with HISTORY_SIZE=0', () => {
     } finally {
       a.close();
       b.close();
+      await app.close();
+    }
+  });
+});
+
+describe('cids of verified senders (AUTH_MODE=jwt)', () => {
+  it('are kept apart by sub: one user retrying is acked duplicate, another user with the same cid is delivered', async () => {
+    const app = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
+    const as = async (sub: string) => {
+      const token = await sign({ sub });
+      const client = await TestClient.connect(app.wsUrl, { headers: { Authorization: `Bearer ${token}` } });
+      await client.next('authenticated');
+      await client.request({ type: 'join', room: 'verified' }, 'joined');
+      return client;
+    };
+    const [alice, aliceAgain, bob, watcher] = [
+      await as('alice'),
+      await as('alice'),
+      await as('bob'),
+      await as('carol'),
+    ];
+    try {
+      const first = await alice.request({ type: 'message', message: 'hi', cid: 'same' }, 'ack');
+      for (const other of [aliceAgain, bob]) expect(await other.next('message')).toMatchObject({ message: 'hi' });
+      expect(await aliceAgain.request({ type: 'message', message: 'hi', cid: 'same' }, 'ack')).toEqual({
+        ...first,
+        duplicate: true,
+      });
+      const other = await bob.request({ type: 'message', message: 'hi too', cid: 'same' }, 'ack');
+      expect(other).not.toHaveProperty('duplicate');
+      expect(other.offset).toBe(first.offset + 1);
+      expect((await watcher.next('message')).user).toBe('alice');
+      expect((await watcher.next('message')).user).toBe('bob');
+      await expect(watcher.nothingWithin(100)).resolves.toBe(true);
+    } finally {
+      [alice, aliceAgain, bob, watcher].forEach((c) => c.close());
       await app.close();
     }
   });
