@@ -170,6 +170,31 @@ describeWithRedis('continuity when Redis fails (e2e)', () => {
     expect(await members[0].next('message')).toMatchObject({ message: 'after', offset: 1 });
   }, 30_000);
 
+  it('never gives a sender its own message, when Redis runs late an append it answered unavailable', async () => {
+    const { room, members } = await spread();
+    const [sender, neighbour] = [await connect(0), await connect(0)];
+    for (const c of [sender, neighbour]) await c.request({ type: 'join', room }, 'joined');
+    redis.pause();
+    try {
+      // Sent before the instance notices the hang: the script waits in Redis's socket.
+      sender.send({ type: 'message', room, message: 'late', cid: 'late-1' });
+      expect(await sender.next('error', 5000)).toMatchObject({ code: 'unavailable', cid: 'late-1' });
+    } finally {
+      redis.resume();
+    }
+    // Redis ran it when it resumed: everyone else gets it (once), the sender does not.
+    for (const other of [neighbour, ...members]) {
+      expect(await other.next('message', 10_000)).toMatchObject({ message: 'late' });
+    }
+    await eventually(() => ready(servers[0]).expect(200), 10_000);
+    await expect(sender.nothingWithin(300)).resolves.toBe(true);
+    expect(
+      await sender.request({ type: 'message', room, message: 'late', cid: 'late-1' }, 'ack'),
+    ).toMatchObject({
+      duplicate: true,
+    });
+  }, 30_000);
+
   it('delivers locally without offsets while Redis hangs, then resets the rooms that had such messages', async () => {
     const { room, members, joined } = await spread();
     const neighbour = await connect(0);

@@ -15,7 +15,7 @@ import {
   type RedisTransport,
 } from './redis-clients';
 import { Registry } from './registry';
-import { RoomFeeds } from './room-feeds';
+import { type LocalCopy, RoomFeeds } from './room-feeds';
 
 export interface RedisEngineOptions {
   target: RedisTarget;
@@ -59,8 +59,12 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly feeds: RoomFeeds;
   /** The local sender of each append awaiting Redis, by the origin the script publishes with it. */
   private readonly sending = new Map<string, Connection>();
-  /** Appends Redis did not answer, delivered here without an offset: if Redis runs them late, not again. */
-  private readonly deliveredHere = new BoundedSet(100_000);
+  /**
+   * Appends Redis did not answer, should it run them late: the sender of one refused as
+   * unavailable (it has a cid) must still not get it, and one delivered here without an offset
+   * is not delivered here again.
+   */
+  private readonly unanswered = new BoundedMap<string, LocalCopy>(100_000);
   private appends = 0;
   /** This instance's last append (or local delivery queued behind appends), for ordering. */
   private appendsTail: Promise<unknown> = Promise.resolve();
@@ -101,7 +105,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       this.log,
       options.history,
       () => this.local,
-      (origin) => (this.deliveredHere.delete(origin) ? 'delivered' : this.sending.get(origin)),
+      (origin) => this.sending.get(origin) ?? this.unanswered.take(origin),
     );
     this.broadcastChannel = `${options.prefix}:broadcast`;
     for (const client of [this.commands, this.subscriber]) {
@@ -213,9 +217,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       (err: Error): Published => {
         settle();
         this.writeFailed(err);
-        if (draft.cid) return 'unavailable';
-        this.deliveredHere.add(origin);
-        return this.deliverHere(room, draft, sender);
+        this.unanswered.set(origin, draft.cid ? sender : 'delivered');
+        return draft.cid ? 'unavailable' : this.deliverHere(room, draft, sender);
       },
     );
     this.appendsTail = appended;
@@ -443,19 +446,22 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 }
 
-/** A set that forgets its oldest members past `max`. */
-class BoundedSet {
-  private readonly items = new Set<string>();
+/** A map that forgets its oldest entries past `max`; an entry is taken once. */
+class BoundedMap<K, V> {
+  private readonly items = new Map<K, V>();
 
   constructor(private readonly max: number) {}
 
-  add(item: string): void {
-    if (this.items.size >= this.max) this.items.delete(this.items.values().next().value!);
-    this.items.add(item);
+  set(key: K, value: V): void {
+    if (this.items.size >= this.max) this.items.delete(this.items.keys().next().value!);
+    this.items.set(key, value);
   }
 
-  delete(item: string): boolean {
-    return this.items.size > 0 && this.items.delete(item);
+  take(key: K): V | undefined {
+    if (this.items.size === 0) return undefined;
+    const value = this.items.get(key);
+    this.items.delete(key);
+    return value;
   }
 }
 

@@ -87,6 +87,24 @@ describe(MemoryHistory.name, () => {
     }, 60_000);
   });
 
+  it('keeps a message cut out of a big frame without the rest of that frame', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sut = new MemoryHistory(CONFIG, () => false);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let n = 0; n < 3000; n++) {
+      // A 60 KB frame of which the message is a few dozen characters, cut out as messageJson does.
+      const frameText = `{"type":"message","message":"hello number ${n} of many","pad":"${'p'.repeat(60_000)}${n}"}`;
+      const message = frameText.slice(27, 54);
+      const head = `{"type":"message","room":"r","message":${message},"id":"i${n}","ts":1,"offset":`;
+      sut.append(`room-${n % 30}`, { head, id: `i${n}`, ts: 1 });
+    }
+    gc();
+    // Without a copy of its own, each kept frame would hold its 60 KB source: 180 MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(10 * MIB);
+  });
+
   describe('remembered cids', () => {
     it('are bounded: a fresh cid on every message forgets the oldest past IDEMPOTENCY_MAX_KEYS', () => {
       const sut = new MemoryHistory(CONFIG, () => false);
