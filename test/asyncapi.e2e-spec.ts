@@ -3,6 +3,9 @@ import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import Ajv from 'ajv';
 import request from 'supertest';
 import { EXAMPLE_JWT_SECRET } from '../src/docs/asyncapi-examples';
+import { HISTORY_MAX_LIMIT } from '../src/gateway/dto/history.dto';
+import { EPOCH_PATTERN } from '../src/gateway/dto/position-field';
+import { CID_PATTERN } from '../src/gateway/dto/text.dto';
 import { ERROR_CODES } from '../src/gateway/frames';
 import { ROOM_NAME_PATTERN } from '../src/rooms/room-name';
 import { type RunningApp, startApp } from './support/app';
@@ -29,6 +32,7 @@ interface Document {
 
 const MAX_ROOMS = 3;
 const MAX_LENGTH = 100;
+const MAX_RECOVER = 7;
 
 describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
   let server: RunningApp;
@@ -52,6 +56,7 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
       WS_PATH: '/chat',
       MAX_ROOMS_PER_CONNECTION: String(MAX_ROOMS),
       MAX_MESSAGE_LENGTH: String(MAX_LENGTH),
+      MAX_RECOVER: String(MAX_RECOVER),
       JWT_SECRET: EXAMPLE_JWT_SECRET,
     });
     ({ text, body: doc } = await request(server.httpUrl).get('/asyncapi.json').expect(200));
@@ -137,8 +142,83 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
     // fetched, rate_limited a flood (each has an e2e spec of its own).
     const elsewhere = ['internal', 'unauthenticated', 'token_expired', 'unavailable', 'rate_limited'];
     expect([...provoked].sort()).toEqual(ERROR_CODES.filter((code) => !elsewhere.includes(code)).sort());
+    // One example per code, in ERROR_CODES's order, then more for the codes that have several uses.
     const errorExamples = doc.channels.chat.messages.error.examples.map((e) => (e.payload as Frame).code);
-    expect(errorExamples).toEqual([...ERROR_CODES]);
+    expect(errorExamples.slice(0, ERROR_CODES.length)).toEqual([...ERROR_CODES]);
+    expect(errorExamples.slice(ERROR_CODES.length)).toEqual(['not_in_room', 'unavailable', 'unavailable']);
+  });
+
+  it('documents positions, recovery, history, acks and reset', () => {
+    const { operations, channels } = doc;
+    const refs = (...keys: string[]) => keys.map((key) => ({ $ref: `#/channels/chat/messages/${key}` }));
+    expect(operations.history).toMatchObject({
+      action: 'receive',
+      messages: refs('history'),
+      reply: { messages: refs('historyReply', 'error') },
+    });
+    expect(operations.join.reply!.messages).toEqual(refs('joined', 'roomMessage', 'error'));
+    expect(operations.message.reply!.messages).toEqual(refs('ack', 'error'));
+    expect(operations.replyHistory).toMatchObject({ action: 'send', messages: refs('historyReply') });
+    expect(operations.replyAck).toMatchObject({ action: 'send', messages: refs('ack') });
+    expect(operations.deliverReset).toMatchObject({ action: 'send', messages: refs('reset') });
+
+    const { messages } = channels.chat;
+    const flat = (key: string) =>
+      (messages[key].payload as { anyOf: Array<{ properties: Record<string, any> }> }).anyOf[0].properties;
+    const server = (key: string) =>
+      messages[key].payload as { required: string[]; properties: Record<string, any> };
+    expect(flat('join').since).toMatchObject({ required: ['epoch', 'offset'] });
+    expect(flat('join').since.properties.epoch.pattern).toBe(EPOCH_PATTERN.source);
+    expect(flat('message').cid.pattern).toBe(CID_PATTERN.source);
+    expect(flat('history').limit).toMatchObject({ minimum: 1, maximum: HISTORY_MAX_LIMIT });
+    expect(server('joined').required).toEqual(['type', 'room', 'members', 'epoch', 'offset']);
+    expect(Object.keys(server('joined').properties)).toEqual(expect.arrayContaining(['recovered', 'missed']));
+    expect(server('roomMessage').required).not.toContain('offset'); // absent while Redis is unreachable
+    expect(server('historyReply').properties.messages.items.required).toContain('offset');
+    expect(server('ack').required).toEqual(['type', 'cid', 'room', 'offset', 'id', 'ts']);
+    expect(server('reset').required).toEqual(['type', 'room', 'epoch', 'offset']);
+    expect(server('error').properties.cid.pattern).toBe(CID_PATTERN.source);
+    expect(JSON.stringify(doc)).toContain(`at most ${MAX_RECOVER} messages (MAX_RECOVER)`);
+  });
+
+  it('requires missed with recovered:true, and allows it only then', () => {
+    const validate = ajv.compile(doc.channels.chat.messages.joined.payload);
+    const joined = { type: 'joined', room: 'room1', members: 2, epoch: 'Qm3xT0aZ', offset: 43 };
+    expect(validate({ ...joined, recovered: true, missed: 2 })).toBe(true);
+    expect(validate({ ...joined, recovered: false })).toBe(true);
+    expect(validate({ ...joined, recovered: true })).toBe(false);
+    expect(validate({ ...joined, recovered: false, missed: 0 })).toBe(false);
+    expect(validate({ ...joined, missed: 0 })).toBe(false);
+  });
+
+  it('documents what a reconnect with since gets: joined, the missed messages, and acks on the way', async () => {
+    const room = 'doc-recovery';
+    const [sender, reader] = [await connect(), await connect()];
+    await sender.request({ type: 'join', room }, 'joined');
+    const at = await reader.request({ type: 'join', room }, 'joined');
+    reader.close();
+    const acks: Frame[] = [];
+    for (const cid of ['doc-1', 'doc-2']) {
+      acks.push(await sender.request({ type: 'message', room, message: cid, cid }, 'ack'));
+    }
+    acks.push(await sender.request({ type: 'message', room, message: 'again', cid: 'doc-2' }, 'ack'));
+    for (const ack of acks) expectDocumented('ack', ack, operation('message').reply!.messages.map(deref));
+    expect(acks[2]).toEqual({ ...acks[1], duplicate: true });
+
+    const back = await connect();
+    const since = { epoch: at.epoch, offset: at.offset };
+    const replies = [await back.request({ type: 'join', room, since }, 'joined')];
+    expect(replies[0]).toMatchObject({ recovered: true, missed: 2, offset: at.offset + 2 });
+    replies.push(await back.next('message'), await back.next('message'));
+    expect(replies.slice(1).map((m) => [m.offset, m.id])).toEqual(
+      acks.slice(0, 2).map((a) => [a.offset, a.id]),
+    );
+    for (const reply of replies)
+      expectDocumented('join-since', reply, operation('join').reply!.messages.map(deref));
+
+    const page = await back.request({ type: 'history', room, before: at.offset + 2, limit: 1 }, 'history');
+    expect(page).toMatchObject({ messages: [replies[1]], more: false });
+    expectDocumented('history', page, operation('history').reply!.messages.map(deref));
   });
 
   /** Every example of every message a client sends, with its operation and recipe. */
@@ -193,6 +273,10 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
     const witness = await connect();
     for (const frame of given) await witness.request(frame, 'joined');
     return witness;
+  }
+
+  function operation(id: string): Operation {
+    return doc.operations[id];
   }
 
   function sentMessages(): Message[] {

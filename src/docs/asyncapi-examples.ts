@@ -1,11 +1,19 @@
 import { signHs256 } from '../auth/hs256';
 import type { AppConfig } from '../config/load-config';
+import { HISTORY_MAX_LIMIT } from '../gateway/dto/history.dto';
 import {
+  ackFrame,
   DEFAULT_MESSAGES,
   ERROR_CODES,
   type ErrorCode,
   type ErrorFrame,
   errorFrame,
+  historyJson,
+  joinedFrame,
+  resetJson,
+  roomMessageHead,
+  senderJson,
+  unpositionedJson,
 } from '../gateway/frames';
 import { ROOM_NAME_RULE } from '../rooms/room-name';
 import type { PayloadSchemas } from './asyncapi-payloads';
@@ -53,6 +61,26 @@ const EXAMPLE_TOKEN = signHs256(
 );
 const error = (code: ErrorCode) => ({ type: 'error', code });
 
+/*
+ * One story for the server's continuity examples: room1's log is in epoch EPOCH; a member saw
+ * up to offset 41, then 42 (from alice) and 43 (from Alice, verified) went out, and the member's
+ * own message with CID got 44.
+ */
+const EPOCH = 'Qm3xT0aZ';
+const TS = 1795632147090;
+const ALICE = senderJson('alice', undefined);
+const ALICE_VERIFIED = senderJson('Alice', 'user-1');
+/** A room message as the server builds it, and as the room's log ends it with its offset. */
+const head = (sender: string, id: string, ts: number, text = 'Hello') =>
+  roomMessageHead('room1', JSON.stringify(text), sender, id, ts);
+const logged = (frameHead: string, offset: number) => `${frameHead}${offset}}`;
+const MESSAGE_42 = logged(head(ALICE, 'kX2c9aQb-1f', TS), 42);
+const MESSAGE_43 = logged(head(ALICE_VERIFIED, 'kX2c9aQb-21', TS + 7, 'Anyone there?'), 43);
+const ACKED = { offset: 44, id: 'kX2c9aQb-22', ts: TS + 12 };
+const CID = 'c-7f3a9e01';
+const AT_41 = { epoch: EPOCH, offset: 41 };
+const AT_43 = { epoch: EPOCH, offset: 43 };
+
 type ClientExample = [
   name: string,
   summary: string,
@@ -66,12 +94,22 @@ export function examples(
   config: Pick<AppConfig, 'maxRoomsPerConnection'>,
 ): Record<keyof PayloadSchemas, MessageExamples> {
   const fullHouse = { repeat: config.maxRoomsPerConnection, frame: { type: 'join', room: 'room-{i}' } };
-  const delivery = { from: 'alice', id: 'kX2c9aQb-1f', ts: 1795632147090 };
+  const delivery = { from: 'alice', id: 'kX2c9aQb-20', ts: TS + 5 };
   return {
     auth: client(
       ['auth', 'Authenticate with a JWT', { type: 'auth', token: EXAMPLE_TOKEN }, { type: 'authenticated' }],
-      ['auth-nest', "Authenticate in Nest's envelope", { event: 'auth', data: { token: EXAMPLE_TOKEN } }, { type: 'authenticated' }],
-      ['auth-invalid', 'A token that does not verify (then close 4001)', { type: 'auth', token: 'not.a.token' }, error('invalid_token')],
+      [
+        'auth-nest',
+        "Authenticate in Nest's envelope",
+        { event: 'auth', data: { token: EXAMPLE_TOKEN } },
+        { type: 'authenticated' },
+      ],
+      [
+        'auth-invalid',
+        'A token that does not verify (then close 4001)',
+        { type: 'auth', token: 'not.a.token' },
+        error('invalid_token'),
+      ],
     ),
     join: client(
       ['join', 'Join a room with a display name', { ...JOIN_ROOM1, name: 'alice' }, { type: 'joined' }],
@@ -101,6 +139,13 @@ export function examples(
         { type: 'joined' },
         [{ type: 'auth', token: EXAMPLE_TOKEN }],
       ],
+      [
+        'join-since',
+        'Join after a reconnect with the last position seen in the room: `joined` says whether the messages ' +
+          "missed since follow (here the epoch is not the room's, so `recovered:false` and none do)",
+        { ...JOIN_ROOM1, since: { epoch: EPOCH, offset: 41 } },
+        { type: 'joined' },
+      ],
     ),
     leave: client(
       ['leave', 'Leave a room you are in', { type: 'leave', room: 'room1' }, { type: 'left' }, [JOIN_ROOM1]],
@@ -127,6 +172,20 @@ export function examples(
         [JOIN_ROOM1],
       ],
       [
+        'message-cid',
+        'With a `cid`: no message back, an `ack` with its offset',
+        { type: 'message', room: 'room1', message: 'Hello', cid: CID },
+        { type: 'ack' },
+        [JOIN_ROOM1],
+      ],
+      [
+        'message-cid-retry',
+        'The same `cid` again (a retry after a reconnect, say): not delivered again; the first ack, `duplicate`',
+        { type: 'message', room: 'room1', message: 'Hello', cid: 'c-5d2b8c47' },
+        { type: 'ack' },
+        [JOIN_ROOM1, { type: 'message', room: 'room1', message: 'Hello', cid: 'c-5d2b8c47' }],
+      ],
+      [
         'message-no-room',
         'With no current room',
         { type: 'message', message: 'Hello' },
@@ -136,6 +195,34 @@ export function examples(
         'message-not-member',
         'To a room you are not in',
         { type: 'message', room: 'room2', message: 'Hello' },
+        error('not_in_room'),
+      ],
+      [
+        'message-cid-not-member',
+        'With a `cid`, to a room you are not in: the error carries the `cid`',
+        { type: 'message', room: 'room2', message: 'Hello', cid: 'c-0b61f4d2' },
+        error('not_in_room'),
+      ],
+    ),
+    history: client(
+      [
+        'history',
+        "The newest messages of a room you are in (up to `limit`'s default)",
+        { type: 'history', room: 'room1' },
+        { type: 'history' },
+        [JOIN_ROOM1],
+      ],
+      [
+        'history-before',
+        'Page back: the 20 messages before offset 42, the oldest you have',
+        { type: 'history', room: 'room1', before: 42, limit: 20 },
+        { type: 'history' },
+        [JOIN_ROOM1],
+      ],
+      [
+        'history-not-member',
+        'Of a room you are not in',
+        { type: 'history', room: 'room2' },
         error('not_in_room'),
       ],
     ),
@@ -158,12 +245,46 @@ export function examples(
         error('invalid_payload'),
       ],
       ['empty-message', 'An empty message', { type: 'echo', message: '' }, error('invalid_payload')],
+      [
+        'bad-cid',
+        'A `cid` that breaks the rule (nothing is delivered)',
+        { type: 'message', message: 'Hello', cid: 'has space' },
+        error('invalid_payload'),
+      ],
+      [
+        'bad-since',
+        'A `since` without its epoch (the join does not happen)',
+        { type: 'join', room: 'room1', since: { offset: 41 } },
+        error('invalid_payload'),
+      ],
+      [
+        'bad-limit',
+        `A history \`limit\` over ${HISTORY_MAX_LIMIT}`,
+        { type: 'history', room: 'room1', limit: HISTORY_MAX_LIMIT + 1 },
+        error('invalid_payload'),
+      ],
       ['not-an-object', 'JSON that is not an object', [], error('invalid_payload')],
       ['no-type', 'An object without a string type or event', {}, error('invalid_payload')],
       ['unknown-event', 'An event that does not exist', { type: 'nope' }, error('unknown_event')],
     ),
     binary: client(['binary', 'A binary frame (base64 here)', 'AQID', error('unsupported_frame')]),
-    joined: server(['joined', 'Reply to join', { type: 'joined', room: 'room1', members: 2 }]),
+    joined: server(
+      [
+        'joined',
+        'Reply to join: the next message you get from room1 has offset 42',
+        joinedFrame('room1', 2, AT_41),
+      ],
+      [
+        'joined-recovered',
+        'Reply to a join with `since` {"epoch":"Qm3xT0aZ","offset":41}: messages 42 and 43 follow at once',
+        joinedFrame('room1', 2, AT_43, { recovered: true, missed: 2 }),
+      ],
+      [
+        'joined-not-recovered',
+        'Reply to a join with a `since` the server cannot serve whole: nothing follows; reload with `history`',
+        joinedFrame('room1', 2, AT_43, { recovered: false, missed: 0 }),
+      ],
+    ),
     left: server(
       ['left', 'Reply to leave', { type: 'left', room: 'room1', members: 1 }],
       [
@@ -178,11 +299,16 @@ export function examples(
       { type: 'authenticated', user: 'user-1', name: 'Alice', exp: EXAMPLE_EXP, ttl: 3600 },
     ]),
     roomMessage: server(
-      ['message', "Another member's message", { type: 'message', room: 'room1', message: 'Hello', ...delivery }],
+      ['message', "Another member's message, at offset 42", JSON.parse(MESSAGE_42)],
       [
         'message-verified',
         "A verified member's message: `user` is its token's `sub`",
-        { type: 'message', room: 'room1', message: 'Hello', ...delivery, from: 'Alice', user: 'user-1' },
+        JSON.parse(MESSAGE_43),
+      ],
+      [
+        'message-unpositioned',
+        "Cluster mode while Redis is unreachable: it reached its sender's instance only, in no log: no offset",
+        JSON.parse(unpositionedJson(head(ALICE, 'kX2c9aQb-23', TS + 20))),
       ],
     ),
     broadcastMessage: server([
@@ -191,12 +317,54 @@ export function examples(
       { type: 'broadcast', message: 'Hello all', ...delivery },
     ]),
     echoReply: server(['echo', 'Reply to echo', { type: 'echo', message: 'hi' }]),
+    historyReply: server([
+      'history',
+      'Reply to {"type":"history","room":"room1","before":44,"limit":2}: offsets 42 and 43; older ones are kept',
+      JSON.parse(
+        historyJson('room1', { epoch: EPOCH, offset: 44, frames: [MESSAGE_42, MESSAGE_43], more: true }),
+      ),
+    ]),
+    ack: server(
+      ['ack', 'Your message with this `cid` has offset 44', ackFrame(CID, 'room1', ACKED, false)],
+      [
+        'ack-duplicate',
+        'The same `cid` again: not delivered again; the first ack',
+        ackFrame(CID, 'room1', ACKED, true),
+      ],
+    ),
+    reset: server(
+      [
+        'reset',
+        "room1's log started afresh (it expired, or Redis lost it): go on from offset 0 of the new epoch",
+        JSON.parse(resetJson('room1', 'b7Hq2LxN', 0)),
+      ],
+      [
+        'reset-gap',
+        'Messages this instance could not fetch again: go on from offset 57, and reload with `history`',
+        JSON.parse(resetJson('room1', EPOCH, 57)),
+      ],
+    ),
     error: server(
       ...ERROR_CODES.map((code): [string, string, object] => [
         code,
         DEFAULT_MESSAGES[code],
         errorExample(code),
       ]),
+      [
+        'not_in_room-cid',
+        'A message with a `cid` to a room you are not in',
+        errorFrame('not_in_room', { event: 'message', cid: 'c-0b61f4d2' }),
+      ],
+      [
+        'unavailable-cid',
+        'A message with a `cid` while Redis is unreachable (cluster mode): send it again later, same `cid`',
+        errorFrame('unavailable', { event: 'message', cid: CID }),
+      ],
+      [
+        'unavailable-history',
+        'History while Redis is unreachable (cluster mode)',
+        errorFrame('unavailable', { event: 'history' }),
+      ],
     ),
   };
 }
@@ -234,7 +402,7 @@ function errorExample(code: ErrorCode): ErrorFrame {
     case 'unavailable':
       return errorFrame(code, { event: 'auth' });
     case 'rate_limited':
-      return errorFrame(code, { event: 'message', retryAfterMs: 20 });
+      return errorFrame(code, { retryAfterMs: 20 }); // refused before it is read: no event
     case 'internal':
       return errorFrame(code, { event: 'message' }); // a server bug: no request provokes it
     default:

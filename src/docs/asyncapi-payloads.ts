@@ -1,5 +1,8 @@
 import type { AppConfig } from '../config/load-config';
+import { HISTORY_MAX_LIMIT } from '../gateway/dto/history.dto';
 import { NAME_MAX_LENGTH, NAME_PATTERN } from '../gateway/dto/join.dto';
+import { EPOCH_PATTERN } from '../gateway/dto/position-field';
+import { CID_PATTERN } from '../gateway/dto/text.dto';
 import { DEFAULT_MESSAGES, ERROR_CODES } from '../gateway/frames';
 import { SUB_MAX_LENGTH } from '../auth/identity';
 import { ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../rooms/room-name';
@@ -47,42 +50,189 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
   };
   const reason: Schema = {
     const: 'permission_revoked',
-    description: 'Present when the server took you out: a refreshed token no longer grants this private room.',
+    description:
+      'Present when the server took you out: a refreshed token no longer grants this private room.',
   };
   const delivery = {
     from: {
       type: 'string',
       minLength: 1,
-      description: "The sender's display name: its token's name when verified, else the name it gave, else its connection id.",
+      description:
+        "The sender's display name: its token's name when verified, else the name it gave, else its connection id.",
     },
     user,
     id: { type: 'string', minLength: 1, description: 'Unique per message.' },
     ts: { type: 'integer', description: 'When the server accepted the message, in epoch milliseconds.' },
   };
+  const epoch: Schema = {
+    type: 'string',
+    minLength: 1,
+    maxLength: 64,
+    pattern: EPOCH_PATTERN.source,
+    description:
+      "The name of the room's log (8 characters today; compare it, do not parse it). It changes whenever " +
+      'the log is lost or started afresh: an offset means something only with its epoch.',
+  };
+  const latest = (what: string): Schema => ({
+    type: 'integer',
+    minimum: 0,
+    description: `${what} 0 when the room has had no message in this epoch.`,
+  });
+  const positioned = (description: string): Schema => ({ type: 'integer', minimum: 1, description });
+  const offset = positioned(
+    "The message's place in the room's log: one more than the room's previous message, the same on every " +
+      'instance. Absent only in cluster mode while Redis is unreachable: the message reached the members on ' +
+      "its sender's instance alone and is in no log.",
+  );
+  const cid: Schema = {
+    type: 'string',
+    minLength: 1,
+    maxLength: 64,
+    pattern: CID_PATTERN.source,
+    description:
+      "The client's id for the message, 1 to 64 characters: ASCII letters, digits, _ . : -. The sender gets an " +
+      "`ack` once the message has its offset; the same `cid` again from the same sender (its token's `sub`; " +
+      'anonymous senders share one space, so make it random) in the same room within IDEMPOTENCY_TTL_MS is not ' +
+      'delivered again and gets the first ack again, marked `duplicate`.',
+  };
+  const since: Schema = {
+    type: 'object',
+    required: ['epoch', 'offset'],
+    properties: {
+      epoch: { ...epoch, description: 'The epoch of the last position seen in this room.' },
+      offset: { type: 'integer', minimum: 0, description: 'The last offset seen in this room.' },
+    },
+    description:
+      'The last position this client saw in the room (from `joined`, a message, an `ack` or a `reset`). ' +
+      '`joined` then says `recovered:true` and the `missed` messages after it follow, or `recovered:false` ' +
+      'and none do: never a part. Ignored when the connection is in the room already.',
+  };
+  const roomMessage = (offsetRule: string[]) =>
+    serverFrame('message', { room, message, ...delivery, offset }, ['user', ...offsetRule]);
   return {
     auth: clientFrame('auth', { token }, ['token']),
-    join: clientFrame('join', { room, name }, ['room']),
+    join: clientFrame('join', { room, name, since }, ['room']),
     leave: clientFrame('leave', { room }, ['room']),
-    message: clientFrame('message', { message, room }, ['message']),
+    message: clientFrame('message', { message, room, cid }, ['message']),
+    history: clientFrame(
+      'history',
+      {
+        room: { ...room, description: 'A room you are in.' },
+        before: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Only messages with lower offsets (the oldest offset you have, to page back); absent: the newest.',
+        },
+        limit: {
+          type: 'integer',
+          minimum: 1,
+          maximum: HISTORY_MAX_LIMIT,
+          default: HISTORY_DEFAULT_LIMIT,
+          description: 'The most messages in the reply.',
+        },
+      },
+      ['room'],
+    ),
     broadcast: clientFrame('broadcast', { message }, ['message']),
     echo: clientFrame('echo', { message }, ['message']),
     notJson: { type: 'string', description: 'Text that does not parse as JSON.' },
     refused: { description: 'Any JSON value the server refuses.' },
     binary: { type: 'string', contentEncoding: 'base64', description: 'The bytes of a binary frame.' },
-    joined: serverFrame('joined', { room, members: { type: 'integer', minimum: 1 } }),
+    joined: {
+      ...serverFrame(
+        'joined',
+        {
+          room,
+          members: { type: 'integer', minimum: 1 },
+          epoch,
+          offset: latest(
+            "The room's latest offset when the join took effect: the next message you get from the room has " +
+              'this offset plus 1 (after the `missed` ones, when recovered).',
+          ),
+          recovered: {
+            type: 'boolean',
+            description:
+              'Only in reply to a join with `since`. true: the `missed` messages after `since` follow this frame ' +
+              'at once, in order, up to `offset`. false: nothing is replayed (another epoch, `since` beyond the ' +
+              'room, more than MAX_RECOVER missed, messages no longer kept, history off, or Redis unreachable): ' +
+              'reload with `history`.',
+          },
+          missed: {
+            type: 'integer',
+            minimum: 0,
+            description: 'With `recovered:true`: how many messages follow.',
+          },
+        },
+        ['recovered', 'missed'],
+      ),
+      // `missed` comes with recovered:true, and only then.
+      if: { required: ['recovered'], properties: { recovered: { const: true } } },
+      then: { required: ['missed'] },
+      else: { not: { required: ['missed'] } },
+    },
     left: serverFrame('left', { room, members: { type: 'integer', minimum: 0 }, reason }, ['reason']),
     authenticated: serverFrame('authenticated', {
       user,
       name: { ...name, description: "The token's `name`, else its `sub`: `from` on your messages." },
       exp: { type: 'integer', description: "The token's `exp`, in epoch seconds." },
-      ttl: { type: 'integer', minimum: 0, description: 'Whole seconds left until `exp`: refresh before then.' },
+      ttl: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Whole seconds left until `exp`: refresh before then.',
+      },
     }),
-    roomMessage: serverFrame('message', { room, message, ...delivery }, ['user']),
+    roomMessage: roomMessage(['offset']),
     broadcastMessage: serverFrame('broadcast', { message, ...delivery }, ['user']),
     echoReply: serverFrame('echo', { message }),
-    error: errorFrameSchema(),
+    historyReply: serverFrame('history', {
+      room,
+      epoch,
+      offset: latest("The room's latest offset now."),
+      messages: {
+        type: 'array',
+        maxItems: HISTORY_MAX_LIMIT,
+        items: roomMessage([]),
+        description:
+          'Oldest first: the newest `limit` messages with offsets below `before` (or the newest), each exactly ' +
+          'the `message` frame its receivers got (yours included).',
+      },
+      more: { type: 'boolean', description: 'Older messages are still kept: ask again with `before`.' },
+    }),
+    ack: serverFrame(
+      'ack',
+      {
+        cid: { ...cid, description: 'The `cid` of your message.' },
+        room,
+        offset: positioned("Your message's offset in the room's log."),
+        id: { type: 'string', minLength: 1, description: "Your message's `id`, as its receivers got it." },
+        ts: { type: 'integer', description: "Your message's `ts`, as its receivers got it." },
+        duplicate: {
+          const: true,
+          description:
+            'The `cid` was seen already: this message was not delivered again, and `offset`, `id` and `ts` are ' +
+            'those of the first.',
+        },
+      },
+      ['duplicate'],
+    ),
+    reset: serverFrame('reset', {
+      room,
+      epoch,
+      offset: {
+        type: 'integer',
+        minimum: 0,
+        description:
+          'Where you go on from: the next message you get from the room has this offset plus 1. Messages you ' +
+          'may have missed are not replayed: reload with `history`.',
+      },
+    }),
+    error: errorFrameSchema(cid),
   };
 }
+
+// The gateway's default for `limit` (src/gateway/chat.gateway.ts).
+const HISTORY_DEFAULT_LIMIT = 50;
 
 export type PayloadSchemas = ReturnType<typeof payloadSchemas>;
 
@@ -121,7 +271,7 @@ function serverFrame(type: string, properties: Schema, optional: string[] = []):
   };
 }
 
-function errorFrameSchema(): Schema {
+function errorFrameSchema(cid: Schema): Schema {
   const codes = ERROR_CODES.map((code) => `\`${code}\`: ${DEFAULT_MESSAGES[code]}.`).join(' ');
   return {
     type: 'object',
@@ -136,6 +286,13 @@ function errorFrameSchema(): Schema {
         type: 'integer',
         minimum: 0,
         description: 'For `rate_limited`: how long until a frame would be accepted again.',
+      },
+      cid: {
+        ...cid,
+        description:
+          'The `cid` of the message refused, when it had a valid one and was refused for `not_in_room` or ' +
+          '`unavailable`. Other refusals (`invalid_payload`, `rate_limited`, ...) carry none: replies leave in ' +
+          'the order frames came, so match those by order.',
       },
       details: {
         type: 'array',

@@ -18,6 +18,7 @@ export class AsyncApiController {
       maxMessageLength: config.get('maxMessageLength', { infer: true }),
       maxRoomsPerConnection: config.get('maxRoomsPerConnection', { infer: true }),
       maxPayloadBytes: config.get('maxPayloadBytes', { infer: true }),
+      history: config.get('history', { infer: true }),
     });
     this.listen = { host: config.get('host', { infer: true }), port: config.get('port', { infer: true }) };
   }

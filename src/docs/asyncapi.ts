@@ -7,27 +7,56 @@ import { SERVICE } from './service-info';
 /** The settings the protocol's limits come from. */
 type ProtocolConfig = Pick<
   AppConfig,
-  'wsPath' | 'maxMessageLength' | 'maxRoomsPerConnection' | 'maxPayloadBytes'
+  'wsPath' | 'maxMessageLength' | 'maxRoomsPerConnection' | 'maxPayloadBytes' | 'history'
 >;
 
 type MessageKey = keyof PayloadSchemas;
 
 const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?: string }> = {
   auth: { name: 'auth', summary: 'Authenticate with a JWT, or refresh with a fresh one for the same user.' },
-  join: { name: 'join', summary: 'Join a room; `name` sets your display name.' },
+  join: {
+    name: 'join',
+    summary: 'Join a room; `name` sets your display name; `since` recovers what you missed.',
+  },
   leave: { name: 'leave', summary: 'Leave a room.' },
-  message: { name: 'message', summary: 'Send to a room you are in; without `room`, to your current room.' },
+  message: {
+    name: 'message',
+    summary: 'Send to a room you are in; without `room`, to your current room; with `cid`, acked.',
+  },
+  history: {
+    name: 'history',
+    summary: 'Ask for the newest messages of a room you are in, or those before an offset.',
+  },
   broadcast: { name: 'broadcast', summary: 'Send to every open connection, yours included.' },
   echo: { name: 'echo', summary: 'Have a message sent back to you alone.' },
   notJson: { name: 'text', summary: 'A text frame that is not JSON.', contentType: 'text/plain' },
   refused: { name: 'refused', summary: 'JSON the server refuses: not an object, no event, bad fields.' },
   binary: { name: 'binary', summary: 'A binary frame.', contentType: 'application/octet-stream' },
-  joined: { name: 'joined', summary: 'You are in the room; `members` counts its members now.' },
-  left: { name: 'left', summary: 'You left the room (or were taken out: `reason`); `members` counts those remaining.' },
+  joined: {
+    name: 'joined',
+    summary:
+      "You are in the room: `members` counts its members now; `epoch` and `offset` are the room's position.",
+  },
+  left: {
+    name: 'left',
+    summary: 'You left the room (or were taken out: `reason`); `members` counts those remaining.',
+  },
   authenticated: { name: 'authenticated', summary: 'Your token verified: who you are, and until when.' },
-  roomMessage: { name: 'message', summary: 'A message another member sent to a room you are in.' },
+  roomMessage: {
+    name: 'message',
+    summary: 'A message another member sent to a room you are in, with its `offset` in the room.',
+  },
   broadcastMessage: { name: 'broadcast', summary: 'A broadcast, from anyone (you included).' },
   echoReply: { name: 'echo', summary: 'Your echo, back to you alone.' },
+  historyReply: {
+    name: 'history',
+    summary: "A page of a room's messages, oldest first, each as it was delivered.",
+  },
+  ack: { name: 'ack', summary: 'Your message with this `cid` has its offset in the room.' },
+  reset: {
+    name: 'reset',
+    summary: 'Continuity in the room was lost: go on from this position, and reload with `history`.',
+  },
   error: { name: 'error', summary: 'A frame was refused; nothing changed and the connection stays open.' },
 };
 
@@ -38,12 +67,23 @@ const REQUESTS: Record<string, { messages: MessageKey[]; replies: MessageKey[]; 
     replies: ['authenticated', 'left', 'error'],
     summary: 'Authenticate, or refresh (private rooms the new token does not grant are left first)',
   },
-  join: { messages: ['join'], replies: ['joined', 'error'], summary: 'Join a room' },
+  join: {
+    messages: ['join'],
+    replies: ['joined', 'roomMessage', 'error'],
+    summary: 'Join a room: `joined`, then, with `since` and `recovered:true`, the `missed` messages',
+  },
   leave: { messages: ['leave'], replies: ['left', 'error'], summary: 'Leave a room' },
   message: {
     messages: ['message'],
-    replies: ['error'],
-    summary: 'Send a message to a room: its other members get it (deliverMessage), the sender nothing',
+    replies: ['ack', 'error'],
+    summary:
+      'Send a message to a room: its other members get it (deliverMessage); the sender gets an `ack` when ' +
+      'it carried a `cid`, else nothing',
+  },
+  history: {
+    messages: ['history'],
+    replies: ['historyReply', 'error'],
+    summary: "Read a room's history, newest first in pages, each page oldest first",
   },
   broadcast: { messages: ['broadcast'], replies: ['broadcastMessage', 'error'], summary: 'Broadcast' },
   echo: { messages: ['echo'], replies: ['echoReply', 'error'], summary: 'Echo' },
@@ -65,6 +105,13 @@ const DELIVERIES: Record<string, { message: MessageKey; summary: string }> = {
   deliverMessage: { message: 'roomMessage', summary: "A room's message, to its members but the sender" },
   deliverBroadcast: { message: 'broadcastMessage', summary: 'A broadcast, to every connection' },
   replyEcho: { message: 'echoReply', summary: 'Reply to echo' },
+  replyHistory: { message: 'historyReply', summary: 'Reply to history' },
+  replyAck: { message: 'ack', summary: 'Reply to a message with a `cid`, once it has its offset' },
+  deliverReset: {
+    message: 'reset',
+    summary:
+      "To a room's members on an instance that lost continuity in the room (never in reply to a frame)",
+  },
   replyError: { message: 'error', summary: 'Reply to a frame refused' },
 };
 
@@ -127,11 +174,13 @@ function description(config: ProtocolConfig): string {
     'Authentication: a JWT in an `auth` frame, or at the upgrade in `Authorization: Bearer <JWT>` or',
     'the subprotocol list `rooms.v1, rooms.token.<JWT>` (the server answers `rooms.v1`, never the token;',
     'a bad token at the upgrade gets HTTP 401). Never in the query string. With AUTH_MODE=jwt every event',
-    'but `auth` gets `unauthenticated` until a token verifies. A verified sender\'s messages carry `user`.',
+    "but `auth` gets `unauthenticated` until a token verifies. A verified sender's messages carry `user`.",
     'Rooms whose name starts with PRIVATE_ROOM_PREFIX are joined only under a token whose `rooms` claim',
     'grants them (an exact name, or a prefix ending in `*`).',
   ];
-  const closes = Object.entries(CLOSE_CODES).map(([code, { when, retry }]) => `${code}: ${when} Retry: ${retry}`);
+  const closes = Object.entries(CLOSE_CODES).map(
+    ([code, { when, retry }]) => `${code}: ${when} Retry: ${retry}`,
+  );
   const recipes = [
     "A client message's `x-recipes` says what each of its examples does: `given` lists the frames",
     'the same connection sends first (each answered), `reply` is the reply (its `type`, and `code` for',
@@ -139,5 +188,39 @@ function description(config: ProtocolConfig): string {
     'for that many frames, numbered from 1: `{i}` in the strings of the frame is replaced by the number',
     '(`{"repeat":2,"frame":{"type":"join","room":"room-{i}"}}` joins room-1, then room-2).',
   ];
-  return [protocol.join(' '), auth.join(' '), `Close codes. ${closes.join(' ')}`, recipes.join(' ')].join('\n\n');
+  return [
+    protocol.join(' '),
+    auth.join(' '),
+    continuity(config.history).join(' '),
+    `Close codes. ${closes.join(' ')}`,
+    recipes.join(' '),
+  ].join('\n\n');
+}
+
+/** Positions, recovery, history and acks, with a client's recipe (the README's "Continuity" says more). */
+function continuity(history: ProtocolConfig['history']): string[] {
+  const kept =
+    history.size === 0
+      ? 'History is off (HISTORY_SIZE=0): messages still get offsets, but nothing is kept or recovered.'
+      : `A room keeps its newest ${history.size} messages (HISTORY_SIZE); its log lasts at least ` +
+        `${history.ttlMs} ms after its last message, and as long after its last member left ` +
+        `(HISTORY_TTL_MS). A join recovers at most ${history.maxRecover} messages (MAX_RECOVER).`;
+  return [
+    "Continuity. Every room message has a position in its room: the room's `epoch` (the name of its log,",
+    'new whenever the log is lost or started afresh) and an `offset` that goes up by exactly 1 per message,',
+    "the same on every instance. `joined` gives the room's latest; each connection then gets the room's",
+    'offsets in order, without gaps or repeats, except its own messages, which never come back to it: their',
+    'offsets come in their `ack`, when sent with a `cid`. Broadcasts have no offset.',
+    kept,
+    `A \`cid\` is remembered for ${history.idempotencyTtlMs} ms (IDEMPOTENCY_TTL_MS).`,
+    'A client that keeps its place: (1) keeps, per room, the epoch and the highest offset up to which it',
+    'has had every one, from `joined`, `message`, `ack` and `reset`; (2) sends every message with a fresh',
+    'random `cid` and keeps it until its `ack`; (3) on reconnect, joins with `since` set to that position:',
+    '`recovered:true` and the `missed` messages follow, or `recovered:false`: it clears the room and loads',
+    'it with `history`; (4) then sends the unacked messages again with the same `cid` (a `duplicate` ack',
+    'means one had gone out); (5) on `reset`, does as for `recovered:false`; (6) to scroll back, sends',
+    "`history` with `before` set to the oldest offset shown. Replays and history hold the room's messages",
+    'as delivered, yours too: match yours by the `id` in their ack. The README\'s "Continuity" section',
+    'says more.',
+  ];
 }
