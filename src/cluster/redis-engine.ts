@@ -134,6 +134,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const client of [this.commands, this.subscriber]) client.connect().catch(() => undefined);
     this.every(REDIS_TIMEOUT_MS, () => this.probe());
     this.every(this.options.heartbeatIntervalMs, () => this.heartbeat());
+    this.every(Math.max(1000, this.options.history.ttlMs / 3), () => this.keepQuietRooms());
     const deadline = Date.now() + 5 * REDIS_TIMEOUT_MS;
     while (!this.up && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     if (!this.up)
@@ -429,6 +430,15 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
         },
       );
     });
+  }
+
+  /**
+   * A message keeps its room's log alive in Redis; a room with members here that had none
+   * since the last turn is kept alive by hand, so that its members never see it expire.
+   */
+  private keepQuietRooms(): void {
+    if (!this.up) return;
+    for (const room of this.feeds.quiet()) this.log.keep(room);
   }
 
   private heartbeat(): void {

@@ -33,6 +33,8 @@ class Feed implements Position {
   diverged = false;
   /** Counts resets, so a recovery under way can tell one happened. */
   resets = 0;
+  /** The offset at the last `quiet()`: unchanged means no message since. */
+  checked = -1;
   fetching = false;
   readonly held = new Map<number, Held>();
   /** Lists that recoveries under way keep of what is delivered meanwhile. */
@@ -71,6 +73,16 @@ export class RoomFeeds {
       () => void this.standIn(current),
     );
     return current.ready;
+  }
+
+  /** The rooms followed that had no message since the last call. */
+  quiet(): string[] {
+    const rooms: string[] = [];
+    for (const [room, feed] of this.feeds) {
+      if (feed.offset === feed.checked) rooms.push(room);
+      feed.checked = feed.offset;
+    }
+    return rooms;
   }
 
   /** No member here any more. */

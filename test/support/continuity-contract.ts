@@ -174,6 +174,23 @@ export function describeContinuity(name: string, start: () => Promise<Deployment
         expect(offsets([await back.next('message'), await back.next('message')])).toEqual([1, 2]);
       });
 
+      it('keeps the log of a room with members, however long it is quiet', async () => {
+        const room = freshRoom();
+        const [a, b] = [await connect(), await connect()];
+        const at = await join(a, room);
+        await join(b, room);
+        await say(a, b, room, 1);
+        await sleep(3000); // past HISTORY_TTL_MS
+        const [next] = await say(a, b, room, 1);
+        expect(next.offset).toBe(2);
+        const late = await connect();
+        expect(await join(late, room, { since: { epoch: at.epoch, offset: 0 } })).toMatchObject({
+          recovered: true,
+          missed: 2,
+          epoch: at.epoch,
+        });
+      });
+
       it('does not replay anything to a join without since', async () => {
         const room = freshRoom();
         const [a, b] = [await connect(), await connect()];
