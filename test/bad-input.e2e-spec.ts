@@ -184,8 +184,10 @@ describe('bad input (e2e)', () => {
 
   it.each(['__proto__', 'constructor', 'toString'])('%s is an ordinary room', async (room) => {
     const other = await TestClient.connect(server.wsUrl);
-    expect(await sender.request({ type: 'join', room })).toEqual({ type: 'joined', room, members: 1 });
-    expect(await other.request({ type: 'join', room })).toEqual({ type: 'joined', room, members: 2 });
+    const first = await sender.request({ type: 'join', room });
+    expect(first).toEqual({ type: 'joined', room, members: 1, epoch: expect.any(String), offset: 0 });
+    const second = await other.request({ type: 'join', room });
+    expect(second).toEqual({ type: 'joined', room, members: 2, epoch: first.epoch, offset: 0 });
     await request(server.httpUrl).get(`/rooms/${room}`).expect(200, { name: room, members: 2 });
     sender.send({ type: 'message', message: 'proto?', room });
     expect(await other.next('message')).toMatchObject({ room, message: 'proto?' });
@@ -200,7 +202,13 @@ describe('bad input (e2e)', () => {
     for (let i = 0; i < 30; i++) sender.send(garbage[i % garbage.length]);
     sender.send({ type: 'join', room: 'home' });
     for (let i = 0; i < 30; i++) await sender.next('error');
-    expect(await sender.next()).toEqual({ type: 'joined', room: 'home', members: 1 });
+    expect(await sender.next()).toEqual({
+      type: 'joined',
+      room: 'home',
+      members: 1,
+      epoch: expect.any(String),
+      offset: 0,
+    });
   });
 
   it('accepts a 60 KB frame', async () => {

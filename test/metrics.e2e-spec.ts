@@ -59,13 +59,17 @@ describe('GET /metrics (e2e)', () => {
   it('counts tokens by outcome, refused upgrades, and the closes they lead to', async () => {
     server = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_TIMEOUT_MS: '200' });
     expect((await scrape()).byLabel('chat_auth_total')).toEqual(ZERO_AUTH);
-    const alice = await TestClient.connect(server.wsUrl, { headers: { Authorization: `Bearer ${await sign()}` } });
+    const alice = await TestClient.connect(server.wsUrl, {
+      headers: { Authorization: `Bearer ${await sign()}` },
+    });
     await alice.next('authenticated');
     await alice.request({ type: 'auth', token: await sign() }, 'authenticated'); // refreshed
     await alice.request({ type: 'join', room: 'private:x' }, 'error'); // forbidden, a frame only
     await alice.request({ type: 'auth', token: await sign({ sub: 'bob' }) }, 'error'); // forbidden, closed
     await alice.closed;
-    expect((await upgradeAnswer(server.wsUrl, { headers: { Authorization: 'Bearer nope' } })).status).toBe(401);
+    expect((await upgradeAnswer(server.wsUrl, { headers: { Authorization: 'Bearer nope' } })).status).toBe(
+      401,
+    );
     const expired = await TestClient.connect(server.wsUrl);
     await expired.request({ type: 'auth', token: await sign({ ttl: -600 }) }, 'error');
     await expired.closed;
@@ -90,7 +94,11 @@ describe('GET /metrics (e2e)', () => {
         token_expired: 1,
         auth_timeout: 1,
       });
-      expect(m.byLabel('chat_errors_total')).toMatchObject({ forbidden: 2, token_expired: 1, unauthenticated: 2 });
+      expect(m.byLabel('chat_errors_total')).toMatchObject({
+        forbidden: 2,
+        token_expired: 1,
+        unauthenticated: 2,
+      });
       expect(m.get('chat_frames_total', { event: 'auth' })).toBe(3);
     });
   });
@@ -140,10 +148,11 @@ describe('GET /metrics (e2e)', () => {
       message: 3,
       broadcast: 1,
       echo: 1,
+      history: 0,
       unknown: 2, // one series for every name a client makes up
       invalid: 3,
     });
-    expect(m.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 3 });
+    expect(m.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 3, reset: 0 });
     expect(m.byLabel('chat_errors_total')).toEqual({
       ...ZERO_ERRORS,
       invalid_json: 1,
@@ -262,8 +271,8 @@ describeWithRedis('GET /metrics in cluster mode (e2e)', () => {
     here.send({ type: 'broadcast', message: 'all' });
     await Promise.all([here.next('broadcast'), there.next('broadcast')]);
     const [sending, receiving] = await Promise.all(servers.map((s) => Scrape.of(s.httpUrl)));
-    expect(sending.byLabel('chat_deliveries_total')).toEqual({ message: 0, broadcast: 1 });
-    expect(receiving.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 1 });
+    expect(sending.byLabel('chat_deliveries_total')).toEqual({ message: 0, broadcast: 1, reset: 0 });
+    expect(receiving.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 1, reset: 0 });
     // The sender's instance fans each out to its own members, the other to its own.
     expect(sending.get('chat_fanout_seconds_count')).toBe(2);
     expect(receiving.get('chat_fanout_seconds_count')).toBe(2);

@@ -31,15 +31,20 @@ describe('WebSocket protocol (e2e)', () => {
   describe.each(Object.entries(envelopes))('in the %s envelope', (_, frame) => {
     it('join replies joined with the member count', async () => {
       const [a, b] = await connect(2);
-      expect(await a.request(frame('join', { room: 'env-join' }))).toEqual({
+      const first = await a.request(frame('join', { room: 'env-join' }));
+      expect(first).toEqual({
         type: 'joined',
         room: 'env-join',
         members: 1,
+        epoch: expect.any(String),
+        offset: 0,
       });
       expect(await b.request(frame('join', { room: 'env-join', name: 'bob' }))).toEqual({
         type: 'joined',
         room: 'env-join',
         members: 2,
+        epoch: first.epoch,
+        offset: 0,
       });
     });
 
@@ -53,9 +58,10 @@ describe('WebSocket protocol (e2e)', () => {
       });
     });
 
-    it('message reaches the other members with room, message, from, id and ts', async () => {
+    it('message reaches the other members with room, message, from, id, ts and offset', async () => {
       const [a, b] = await connect(2);
-      await joinAll([a, b], 'env-msg');
+      await a.request({ type: 'join', room: 'env-msg' }, 'joined');
+      const joined = await b.request({ type: 'join', room: 'env-msg' }, 'joined');
       a.send(frame('message', { message: 'Hello' }));
       const got = await b.next('message');
       expect(got).toEqual({
@@ -65,6 +71,7 @@ describe('WebSocket protocol (e2e)', () => {
         from: expect.any(String),
         id: expect.any(String),
         ts: expect.any(Number),
+        offset: joined.offset + 1,
       });
       expect(await a.nothingWithin(100)).toBe(true);
     });

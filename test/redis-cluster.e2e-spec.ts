@@ -60,7 +60,7 @@ describeWithRedisCluster('cluster mode on a Redis Cluster of three masters (e2e)
   });
 
   it("subscribes a room's channel on the one shard that owns it", async () => {
-    const channel = `${prefix}:room:sharded`;
+    const channel = `${prefix}:{sharded}:ch`; // as RedisHistory.channel() names it
     const clients = await Promise.all(servers.map((s) => TestClient.connect(s.wsUrl)));
     for (const c of clients) await c.request({ type: 'join', room: 'sharded' }, 'joined');
     const counts = await Promise.all(

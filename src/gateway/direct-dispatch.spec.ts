@@ -93,6 +93,7 @@ describe(directHandlers.name, () => {
       'auth',
       'broadcast',
       'echo',
+      'history',
       'join',
       'leave',
       'message',

@@ -19,7 +19,8 @@ function handlerNames(): string[] {
 /** The events ChatGateway handles. */
 function gatewayEvents(): string[] {
   return handlerNames().map(
-    (name) => Reflect.getMetadata(MESSAGE_METADATA, ChatGateway.prototype[name as keyof ChatGateway]) as string,
+    (name) =>
+      Reflect.getMetadata(MESSAGE_METADATA, ChatGateway.prototype[name as keyof ChatGateway]) as string,
   );
 }
 
@@ -41,7 +42,7 @@ describe('the events ChatGateway handles', () => {
   const events = gatewayEvents();
 
   it('are found', () => {
-    expect(events.sort()).toEqual(['auth', 'broadcast', 'echo', 'join', 'leave', 'message']);
+    expect(events.sort()).toEqual(['auth', 'broadcast', 'echo', 'history', 'join', 'leave', 'message']);
   });
 
   it.each(events)('%s has a chat_frames_total series of its own', async (event) => {
