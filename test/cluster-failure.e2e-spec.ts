@@ -66,6 +66,23 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
   let onB: TestClient;
 
   const ready = (server: RunningApp) => request(server.httpUrl).get('/health/ready');
+  /**
+   * The next message frame, past any `reset` of the room: members of a room whose messages
+   * could not all join the room's log while Redis was away, or whose log Redis lost, are told
+   * so when it is back (issue 17), and go on from there.
+   */
+  const nextMessage = async (client: TestClient, timeoutMs?: number): Promise<Frame> => {
+    for (;;) {
+      const frame = await client.next(undefined, timeoutMs);
+      if (frame.type === 'message') return frame;
+      expect(frame).toEqual({
+        type: 'reset',
+        room: 'out',
+        epoch: expect.any(String),
+        offset: expect.any(Number),
+      });
+    }
+  };
   const expectAllOpen = () => [...onA, onB].forEach((c) => expect(c.socket.readyState).toBe(1));
 
   beforeAll(async () => {
@@ -133,7 +150,7 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
       errorLogs.mockRestore();
     }
     const local: Frame[] = [];
-    while (local.length < sent) local.push(await onA[1].next('message'));
+    while (local.length < sent) local.push(await nextMessage(onA[1]));
     expect(local.map((f) => f.message)).toEqual(Array.from({ length: sent }, (_, n) => `n${n}`));
 
     expect(await membersOn(a.httpUrl, 'out')).toBe(3);
@@ -142,17 +159,13 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
     // Of a's messages, some crossed before Redis went and the rest were lost with it: at most
     // once, and those that crossed (even late, from a hung Redis) came in order.
     const crossed: number[] = [];
-    for (
-      let frame = await onB.next('message');
-      frame.message !== 'after';
-      frame = await onB.next('message')
-    ) {
+    for (let frame = await nextMessage(onB); frame.message !== 'after'; frame = await nextMessage(onB)) {
       crossed.push(Number(/^n(\d+)$/.exec(frame.message)![1]));
     }
     expect(crossed).toEqual([...new Set(crossed)].sort((x, y) => x - y));
-    expect(await onA[1].next('message')).toMatchObject({ message: 'after' });
+    expect(await nextMessage(onA[1])).toMatchObject({ message: 'after' });
     onB.send({ type: 'message', message: 'back' });
-    for (const c of onA) expect(await c.next('message')).toMatchObject({ message: 'back' });
+    for (const c of onA) expect(await nextMessage(c)).toMatchObject({ message: 'back' });
     expectAllOpen();
   }
 
@@ -179,8 +192,12 @@ describeWithRedis('cluster mode: Redis goes away and comes back (e2e)', () => {
     await eventually(() => ready(b).expect(200), 10_000);
     onA[0].send({ type: 'message', message: 'after the flood' });
     let crossed = 0;
-    while ((await onB.next('message', 10_000)).message !== 'after the flood') crossed++;
-    expect(onA[1].drain().map((f) => f.message)).toEqual(['after the flood']);
+    while ((await nextMessage(onB, 10_000)).message !== 'after the flood') crossed++;
+    const rest = onA[1].drain();
+    // Its room had messages without offsets: a reset of it may come first (issue 17).
+    const resets = rest.filter((f) => f.type === 'reset');
+    expect(resets).toEqual(resets.map(() => expect.objectContaining({ type: 'reset', room: 'out' })));
+    expect(rest.filter((f) => f.type !== 'reset').map((f) => f.message)).toEqual(['after the flood']);
     // What crossed is what was held for Redis (a little over 2,000 of these) and nothing more.
     expect(crossed).toBeLessThanOrEqual(Math.ceil((8 * 1024 * 1024) / 4000) + 1);
   }, 30_000);

@@ -210,7 +210,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     const appended = this.log.append(room, { ...draft, origin }).then(
       (appended): Published => {
         if (!appended.duplicate) {
-          this.feeds.receive(room, appended.epoch, appended.offset, appended.frame, origin, false);
+          const via = this.up ? 'append' : 'late';
+          this.feeds.receive(room, appended.epoch, appended.offset, appended.frame, origin, via);
         }
         settle();
         return appended;
@@ -299,7 +300,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       parseInt(message.slice(afterEpoch + 1, afterOffset), 10),
       message.slice(afterOrigin + 1),
       origin,
-      true,
+      'channel',
     );
   }
 
@@ -349,6 +350,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     if (this.stopped) return;
     if (this.up) this.logger.warn(`Redis unreachable (${reason}); serving local members only`);
     this.up = false;
+    this.feeds.deliverAllHeld();
     this.resync();
   }
 

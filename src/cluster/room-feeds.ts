@@ -96,14 +96,18 @@ export class RoomFeeds {
     if (feed) feed.diverged = true;
   }
 
-  /** A message of the room's log, from its channel (`fromChannel`) or from this instance's append. */
+  /**
+   * A message of the room's log: from its channel, from the answer to this instance's append,
+   * or from such an answer while Redis counts as away here (`late`), which nothing after it
+   * should wait for.
+   */
   receive(
     room: string,
     epoch: string,
     offset: number,
     frame: string,
     origin: string,
-    fromChannel: boolean,
+    via: 'channel' | 'append' | 'late',
   ): void {
     const feed = this.feeds.get(room);
     if (!feed) return;
@@ -117,10 +121,15 @@ export class RoomFeeds {
       return this.deliverHeld(room, feed);
     }
     feed.held.set(offset, { epoch, frame, origin, except: this.localCopy(origin) });
-    if (feed.held.size > MAX_HELD) return this.skipToHeld(room, feed);
+    if (via === 'late' || feed.held.size > MAX_HELD) return this.deliverAcrossGaps(room, feed, []);
     // The channel is in offset order: a gap on it is a loss. An append's answer may simply
     // come before the channel's earlier messages, whose arrival fills the gap.
-    if (fromChannel) this.fetchMissing(room, feed);
+    if (via === 'channel') this.fetchMissing(room, feed);
+  }
+
+  /** Redis is away: nothing held here waits for it any longer. */
+  deliverAllHeld(): void {
+    for (const [room, feed] of this.feeds) if (feed.held.size > 0) this.deliverAcrossGaps(room, feed, []);
   }
 
   /**
@@ -202,8 +211,9 @@ export class RoomFeeds {
 
   /**
    * After an outage, or for a feed kept while its channel was away: the members here get
-   * what the log gained meanwhile, or `reset` when that cannot be had whole (or when they got
-   * messages the log never had).
+   * what the log gained meanwhile, in order. Where the log no longer has some of it, a `reset`
+   * says so and what it has follows; a log started afresh is a `reset` to where it stands. A
+   * room whose members here got messages the log never had gets a `reset` at the end.
    */
   async catchUp(room: string, feed = this.feeds.get(room)): Promise<void> {
     if (!feed) return;
@@ -211,11 +221,14 @@ export class RoomFeeds {
     try {
       const read = await this.history.range(room, feed.offset + 1, Math.max(this.config.size, 1));
       if (this.feeds.get(room) !== feed) return;
-      // The stream keeps a contiguous run of the newest offsets: a count says whether it has them all.
-      const kept = read.entries.filter((e) => e.offset > feed.offset && e.offset <= read.offset).length;
-      const whole = read.epoch === feed.epoch && !feed.diverged && kept === read.offset - feed.offset;
-      if (whole) this.deliverEntries(room, feed, read.entries);
-      else this.reset(room, feed, { epoch: read.epoch, offset: read.offset });
+      if (read.epoch !== feed.epoch) {
+        this.reset(room, feed, read);
+      } else {
+        const diverged = feed.diverged;
+        this.deliverAcrossGaps(room, feed, read.entries);
+        if (feed.offset < read.offset) this.reset(room, feed, read);
+        if (diverged) this.reset(room, feed, { epoch: feed.epoch, offset: feed.offset });
+      }
     } catch {
       // Redis went away again: the next catch-up will do it.
     } finally {
@@ -237,11 +250,13 @@ export class RoomFeeds {
         if (read.epoch !== feed.epoch) return this.reset(room, feed, read);
         this.deliverEntries(room, feed, read.entries);
         // Short of the held message, what is missing is gone; past it, the next gap is fetched.
-        if (feed.offset < next - 1) this.skipToHeld(room, feed);
+        if (feed.offset < next - 1) this.deliverAcrossGaps(room, feed, read.entries);
         else this.settle(room, feed);
       },
       () => {
-        feed.fetching = false; // Redis is failing: its recovery catches every feed up
+        // Redis is failing (its recovery catches the feed up): what is held goes out now.
+        feed.fetching = false;
+        this.deliverAcrossGaps(room, feed, []);
       },
     );
   }
@@ -271,10 +286,30 @@ export class RoomFeeds {
   }
 
   /** The missing messages are gone: the members go on from the first held one. */
-  private skipToHeld(room: string, feed: Feed): void {
-    const next = Math.min(...feed.held.keys());
-    this.reset(room, feed, { epoch: feed.epoch, offset: next - 1 }, false);
-    this.settle(room, feed);
+  /**
+   * Gives up on what is missing: `entries` read from the log and the held messages go out in
+   * offset order, each gap announced by a `reset` first. Nothing that reached this instance is
+   * dropped (an append of this instance's own may be held only here), and no gap is silent.
+   */
+  private deliverAcrossGaps(room: string, feed: Feed, entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.offset > feed.offset && !feed.held.has(e.offset)) {
+        feed.held.set(e.offset, {
+          epoch: feed.epoch,
+          frame: e.frame,
+          origin: e.origin,
+          except: this.localCopy(e.origin),
+        });
+      }
+    }
+    const offsets = [...feed.held.keys()].sort((a, b) => a - b);
+    for (const offset of offsets) {
+      const held = feed.held.get(offset)!;
+      feed.held.delete(offset);
+      if (offset <= feed.offset) continue;
+      if (offset > feed.offset + 1) this.reset(room, feed, { epoch: feed.epoch, offset: offset - 1 }, false);
+      this.deliver(room, feed, offset, held.frame, held.origin, held.except);
+    }
   }
 
   private deliver(

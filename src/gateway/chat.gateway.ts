@@ -9,6 +9,7 @@ import {
 } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import { AuthService } from '../auth/auth.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
 import { OutboundText } from '../rooms/outbound';
 import type { MaybeAsync } from '../rooms/engine';
@@ -19,7 +20,7 @@ import { JoinDto } from './dto/join.dto';
 import { LeaveDto } from './dto/leave.dto';
 import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';
 import { ackFrame, echoFrame, errorFrame, historyJson, leftFrame, type ReplyFrame } from './frames';
-import { WsErrorFilter } from './ws-error.filter';
+import { sendError, WsErrorFilter } from './ws-error.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
 
 /**
@@ -34,6 +35,7 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
   constructor(
     private readonly rooms: RoomsService,
     private readonly auth: AuthService,
+    private readonly metrics: MetricsService,
   ) {}
 
   handleConnection(conn: Connection, req: IncomingMessage): void {
@@ -80,19 +82,20 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
     );
   }
 
-  /** The sender does not get its own message back; with a `cid` it gets an `ack` once the message has its offset. */
+  /**
+   * The sender does not get its own message back; with a `cid` it gets an `ack` once the
+   * message has its offset. In cluster mode that takes a Redis round trip, which the
+   * connection's next frames do not wait for (nor, with a hung Redis, its pongs): the ack, or
+   * the error, is sent when it comes.
+   */
   @SubscribeMessage('message')
-  message(
-    @ConnectedSocket() conn: Connection,
-    @MessageBody() dto: MessageDto,
-  ): MaybeAsync<ReplyFrame | undefined> {
-    const { cid } = dto;
-    return reply(this.rooms.send(conn, dto, dto.room, cid), (result) => {
-      if (!result.ok) return errorFrame(result.code, { event: 'message', cid });
-      const { published } = result;
-      if (published === 'unavailable') return errorFrame('unavailable', { event: 'message', cid });
-      if (cid === undefined || published === 'local') return undefined;
-      return ackFrame(cid, result.room, published, published.duplicate);
+  message(@ConnectedSocket() conn: Connection, @MessageBody() dto: MessageDto): ReplyFrame | undefined {
+    const sent = this.rooms.send(conn, dto, dto.room, dto.cid);
+    if (!(sent instanceof Promise)) return outcomeFrame(sent, dto.cid);
+    void sent.then((outcome) => {
+      const frame = outcomeFrame(outcome, dto.cid);
+      if (frame?.type === 'error') sendError(conn, frame, this.metrics);
+      else if (frame) conn.sendJson(frame);
     });
   }
 
@@ -123,6 +126,18 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
 }
 
 const HISTORY_DEFAULT_LIMIT = 50;
+
+/** What the sender of a message is told: an error, its ack (with a cid), or nothing. */
+function outcomeFrame(
+  outcome: Awaited<ReturnType<RoomsService['send']>>,
+  cid: string | undefined,
+): ReplyFrame | undefined {
+  if (!outcome.ok) return errorFrame(outcome.code, { event: 'message', cid });
+  const { published } = outcome;
+  if (published === 'unavailable') return errorFrame('unavailable', { event: 'message', cid });
+  if (cid === undefined || published === 'local') return undefined;
+  return ackFrame(cid, outcome.room, published, published.duplicate);
+}
 
 // Synchronous in memory, so a one-instance join or message costs no promise.
 function reply<T, F>(outcome: MaybeAsync<T>, toFrame: (outcome: T) => F): MaybeAsync<F> {

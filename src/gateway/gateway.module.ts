@@ -6,7 +6,7 @@ import { RoomsModule } from '../rooms/rooms.module';
 import { ChatGateway } from './chat.gateway';
 
 @Module({
-  imports: [RoomsModule, AuthModule, LimitsModule, MetricsModule], // MetricsModule for WsErrorFilter
+  imports: [RoomsModule, AuthModule, LimitsModule, MetricsModule], // MetricsModule for WsErrorFilter and late acks
   providers: [ChatGateway],
 })
 export class GatewayModule {}
