@@ -113,8 +113,9 @@ export class EnvSchema {
   })
   REDIS_CLUSTER_NODES: string | undefined = undefined;
 
-  // Braces would break the hash tag the registry's keys share, and a colon would let one
-  // deployment's channels (`<prefix>:room:<room>`) collide with another's.
+  // Braces would break the hash tags keys share (`{<prefix>}` for the registry's, `{<room>}`
+  // for a room's log), and a colon would let one deployment's keys and channels
+  // (`<prefix>:{<room>}:ch`) collide with another's.
   @IsOptional()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, {
     message: 'REDIS_PREFIX must be 1 to 64 characters: ASCII letters, digits, _ - .',
