@@ -14,6 +14,7 @@ import {
   type RedisTarget,
   type RedisTransport,
 } from './redis-clients';
+import { BoundedMap } from './bounded-map';
 import { Registry } from './registry';
 import { type LocalCopy, RoomFeeds } from './room-feeds';
 
@@ -64,7 +65,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
    * unavailable (it has a cid) must still not get it, and one delivered here without an offset
    * is not delivered here again.
    */
-  private readonly unanswered = new BoundedMap<string, LocalCopy>(100_000);
+  private readonly unanswered = new BoundedMap<string, WeakRef<Connection> | 'delivered'>(100_000);
   private appends = 0;
   /** This instance's last append (or local delivery queued behind appends), for ordering. */
   private appendsTail: Promise<unknown> = Promise.resolve();
@@ -105,7 +106,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       this.log,
       options.history,
       () => this.local,
-      (origin) => this.sending.get(origin) ?? this.unanswered.take(origin),
+      (origin) => this.sending.get(origin) ?? deref(this.unanswered.take(origin)),
     );
     this.broadcastChannel = `${options.prefix}:broadcast`;
     for (const client of [this.commands, this.subscriber]) {
@@ -134,7 +135,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const client of [this.commands, this.subscriber]) client.connect().catch(() => undefined);
     this.every(REDIS_TIMEOUT_MS, () => this.probe());
     this.every(this.options.heartbeatIntervalMs, () => this.heartbeat());
-    this.every(Math.max(1000, this.options.history.ttlMs / 3), () => this.keepQuietRooms());
+    this.every(this.options.history.ttlMs / 3, () => this.keepQuietRooms());
     const deadline = Date.now() + 5 * REDIS_TIMEOUT_MS;
     while (!this.up && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     if (!this.up)
@@ -160,7 +161,10 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 
   left(room: string, localMembers: number): MaybeAsync<number> {
-    if (!this.up) return this.touched(room, localMembers);
+    if (!this.up) {
+      if (localMembers === 0) this.feeds.drop(room);
+      return this.touched(room, localMembers);
+    }
     if (localMembers === 0) {
       this.unsubscribe(room);
       this.log.keep(room);
@@ -219,7 +223,9 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       (err: Error): Published => {
         settle();
         this.writeFailed(err);
-        this.unanswered.set(origin, draft.cid ? sender : 'delivered');
+        this.unanswered.set(origin, draft.cid ? new WeakRef(sender) : 'delivered');
+        // Redis may be only slow: a catch-up once it should have answered puts the room right.
+        if (this.up) setTimeout(() => void this.feeds.catchUp(room), REDIS_TIMEOUT_MS).unref();
         return draft.cid ? 'unavailable' : this.deliverHere(room, draft, sender);
       },
     );
@@ -402,7 +408,10 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private async syncOnce(): Promise<void> {
     const local = this.local.localCensus();
     const rooms = new Set(local.rooms.map((room) => room.name));
+    // A room whose only connections here are still joining is not in the census, but is served.
+    for (const room of this.feeds.rooms()) if (this.local.localMembers(room) > 0) rooms.add(room);
     for (const room of [...this.subscriptions.keys()]) if (!rooms.has(room)) this.unsubscribe(room);
+    for (const room of this.feeds.rooms()) if (!rooms.has(room)) this.feeds.drop(room);
     const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.log.channel(room))];
     const live = this.redis.subscribe(channels);
     for (const room of rooms) {
@@ -458,24 +467,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 }
 
-/** A map that forgets its oldest entries past `max`; an entry is taken once. */
-class BoundedMap<K, V> {
-  private readonly items = new Map<K, V>();
-
-  constructor(private readonly max: number) {}
-
-  set(key: K, value: V): void {
-    if (this.items.size >= this.max) this.items.delete(this.items.keys().next().value!);
-    this.items.set(key, value);
-  }
-
-  take(key: K): V | undefined {
-    if (this.items.size === 0) return undefined;
-    const value = this.items.get(key);
-    this.items.delete(key);
-    return value;
-  }
-}
+const deref = (copy: WeakRef<Connection> | 'delivered' | undefined): LocalCopy =>
+  copy === 'delivered' ? copy : copy?.deref();
 
 /** Where Redis is, without credentials, for the log. */
 function describe(target: RedisTarget): string {

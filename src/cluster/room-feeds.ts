@@ -1,6 +1,11 @@
 import type { HistoryConfig } from '../config/load-config';
 import { newEpoch } from '../history/epoch';
-import type { Position, Recovery, RecoveryFailure } from '../history/history-store';
+import {
+  type Position,
+  type Recovery,
+  type RecoveryFailure,
+  recoveryFailure,
+} from '../history/history-store';
 import type { Entry, RedisHistory } from '../history/redis-history';
 import type { Connection } from '../rooms/connection';
 import type { LocalRooms } from '../rooms/engine';
@@ -85,6 +90,11 @@ export class RoomFeeds {
     return rooms;
   }
 
+  /** The rooms followed. */
+  rooms(): string[] {
+    return [...this.feeds.keys()];
+  }
+
   /** No member here any more. */
   drop(room: string): void {
     this.feeds.delete(room);
@@ -153,12 +163,16 @@ export class RoomFeeds {
     if (this.config.size === 0) return refuse('history_off');
     if (!up || feed.diverged) return refuse('unavailable');
     if (since.epoch !== feed.epoch) return refuse('epoch');
+    // This instance is never ahead of the log: too many missed here is too many there.
+    if (feed.offset - since.offset > this.config.maxRecover) return refuse('too_many');
+    const from = Math.min(since.offset, feed.offset) + 1;
+    const wanted = Math.min(this.config.size, since.offset + 1 - from + this.config.maxRecover + 1);
     const recorded: Entry[] = [];
     const resets = feed.resets;
     feed.recorders.add(recorded);
     let read;
     try {
-      read = await this.history.range(room, Math.min(since.offset, feed.offset) + 1, this.config.size);
+      read = await this.history.range(room, from, wanted);
     } catch {
       feed.recorders.delete(recorded);
       return refuse('unavailable');
@@ -172,14 +186,16 @@ export class RoomFeeds {
     return enter(this.recovery(since, feed, [...read.entries, ...recorded]));
   }
 
-  /** All of since + 1 .. the feed's offset among `entries`, or why not. */
+  /** All of since + 1 .. the feed's offset among `entries` (the log's, then those delivered since), or why not. */
   private recovery(since: Position, feed: Feed, entries: Entry[]): Recovery {
     const now = { epoch: feed.epoch, offset: feed.offset };
-    if (since.offset > feed.offset) return { ...now, ok: false, reason: 'ahead' };
-    if (feed.offset - since.offset > this.config.maxRecover) return { ...now, ok: false, reason: 'too_many' };
     const byOffset = new Map(entries.map((e) => [e.offset, e.frame]));
+    let oldest = since.offset + 1; // the oldest of the run that reaches the feed's offset
+    while (oldest <= now.offset && !byOffset.has(oldest)) oldest++;
+    const reason = recoveryFailure(since, now, oldest, this.config.maxRecover);
+    if (reason) return { ...now, ok: false, reason };
     const frames: string[] = [];
-    for (let offset = since.offset + 1; offset <= feed.offset; offset++) {
+    for (let offset = since.offset + 1; offset <= now.offset; offset++) {
       const frame = byOffset.get(offset);
       if (frame === undefined) return { ...now, ok: false, reason: 'gone' };
       frames.push(frame);
@@ -277,6 +293,7 @@ export class RoomFeeds {
   }
 
   private deliverHeld(room: string, feed: Feed): void {
+    if (feed.held.size === 0) return;
     for (const offset of feed.held.keys()) if (offset <= feed.offset) feed.held.delete(offset);
     let next: Held | undefined;
     while ((next = feed.held.get(feed.offset + 1))) {
@@ -285,7 +302,6 @@ export class RoomFeeds {
     }
   }
 
-  /** The missing messages are gone: the members go on from the first held one. */
   /**
    * Gives up on what is missing: `entries` read from the log and the held messages go out in
    * offset order, each gap announced by a `reset` first. Nothing that reached this instance is
@@ -321,8 +337,12 @@ export class RoomFeeds {
     except = this.localCopy(origin),
   ): void {
     feed.offset = offset;
-    for (const recorded of feed.recorders) recorded.push({ offset, origin, frame });
-    if (except !== 'delivered') this.local().deliverToRoom(room, new OutboundText(frame), except);
+    if (feed.recorders.size > 0)
+      for (const recorded of feed.recorders) recorded.push({ offset, origin, frame });
+    if (except !== 'delivered') return this.local().deliverToRoom(room, new OutboundText(frame), except);
+    // The members here had it already, without an offset (its append seemed to fail): their
+    // offsets skip it, so they are told to go on from it.
+    this.reset(room, feed, { epoch: feed.epoch, offset }, false);
   }
 
   private reset(room: string, feed: Feed, at: Position, dropHeld = true): void {

@@ -50,7 +50,7 @@ export interface Page extends Position {
 /**
  * A room's log: positions, the newest messages and the `cid`s seen. In memory on one instance;
  * in Redis in cluster mode, where appending also publishes (one script). Both implementations
- * run history.contract.ts.
+ * run test/support/history-contract.ts.
  */
 export interface HistoryStore {
   /** Gives the message the room's next offset and keeps it, unless its `cid` was seen. */

@@ -25,6 +25,12 @@ export class MemoryHistory implements HistoryStore {
   private readonly logs = new Map<string, RoomLog>();
   private readonly cids: CidMemory;
   private bytes = 0;
+  /**
+   * What a sweep that could free no more left (only the positions of rooms in use remain):
+   * the next waits until frames worth a sixteenth of the bound have come, so that sweeps stay
+   * a few per that many bytes, not one per message.
+   */
+  private stuck = 0;
   private lastSweep: number;
 
   constructor(
@@ -51,7 +57,7 @@ export class MemoryHistory implements HistoryStore {
     const offset = ++log.offset;
     const frame = flat(draft.head + offset + '}');
     this.bytes += log.push(frame);
-    if (this.bytes > this.config.maxBytes) this.evict();
+    if (this.bytes > this.config.maxBytes && this.bytes > this.stuck) this.evict();
     if (key) this.cids.remember(key, { offset, id: draft.id, ts: draft.ts }, now);
     return { duplicate: false, epoch: log.epoch, offset, frame, id: draft.id, ts: draft.ts };
   }
@@ -118,8 +124,10 @@ export class MemoryHistory implements HistoryStore {
   // unused one is evicted. Two turns at most: a room in use can only lose its frames.
   private evict(): void {
     let steps = 2 * this.logs.size;
+    this.stuck = 0;
     for (const [room, log] of this.logs) {
-      if (this.bytes <= this.config.maxBytes || steps-- === 0) return;
+      if (this.bytes <= this.config.maxBytes) return;
+      if (steps-- === 0) break;
       this.logs.delete(room);
       if (log.used) {
         log.used = false;
@@ -131,6 +139,7 @@ export class MemoryHistory implements HistoryStore {
         this.bytes -= log.bytes;
       }
     }
+    if (this.bytes > this.config.maxBytes) this.stuck = this.bytes + this.config.maxBytes / 16;
   }
 
   private drop(room: string, log: RoomLog): void {

@@ -5,15 +5,16 @@
  * frames, entry id `<offset>-0`, fields o = origin, f = frame).
  */
 
-// The room's epoch and offset, starting a log (offset 0, the epoch the caller drew) when
-// there is none: its meta expired, or Redis lost it.
+// The room's epoch and offset, starting a log (offset 0, the epoch the caller drew, lasting
+// TTL) when there is none: its meta expired, or Redis lost it.
 const POSITION = `
-local function position(meta, log, epoch)
+local function position(meta, log, epoch, ttl)
   local now = redis.call('HMGET', meta, 'e', 'o')
   if now[1] then return now[1], tonumber(now[2]) end
   -- A stream left by an older log (one kept past its meta) must not answer for the new one.
   redis.call('DEL', log)
   redis.call('HSET', meta, 'e', epoch, 'o', 0)
+  redis.call('PEXPIRE', meta, ttl)
   return epoch, 0
 end
 `;
@@ -33,7 +34,7 @@ if ARGV[6] ~= '' then
   if first then return {'', first} end
 end
 -- 2. The next offset, and the frame with it.
-local epoch = position(KEYS[1], KEYS[2], ARGV[5])
+local epoch = position(KEYS[1], KEYS[2], ARGV[5], ARGV[3])
 local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
 local frame = ARGV[1] .. offset .. '}'
 -- 3. Kept in the capped stream; the log lasts TTL after its last message.
@@ -54,17 +55,17 @@ return {epoch, offset}`,
   roomsHistoryPosition: {
     keys: 2,
     lua: `${POSITION}
-local epoch, offset = position(KEYS[1], KEYS[2], ARGV[1])
+local epoch, offset = position(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return {epoch, offset}`,
   },
-  // KEYS: meta, log. ARGV: epoch for a new log, first offset wanted, most entries.
+  // KEYS: meta, log. ARGV: epoch for a new log, first offset wanted, most entries, TTL (ms).
   // Returns {epoch, offset, then offset, origin, frame for each kept entry from the first wanted}.
   roomsHistoryRange: {
     keys: 2,
     lua: `${POSITION}
-local epoch, offset = position(KEYS[1], KEYS[2], ARGV[1])
+local epoch, offset = position(KEYS[1], KEYS[2], ARGV[1], ARGV[4])
 local out = {epoch, offset}
 for _, entry in ipairs(redis.call('XRANGE', KEYS[2], ARGV[2] .. '-0', '+', 'COUNT', ARGV[3])) do
   out[#out + 1] = entry[1]
@@ -73,12 +74,13 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[2], ARGV[2] .. '-0', '+', 'COUN
 end
 return out`,
   },
-  // KEYS: meta, log. ARGV: epoch for a new log, offset to read below ('' for the newest), limit.
+  // KEYS: meta, log. ARGV: epoch for a new log, offset to read below ('' for the newest), limit,
+  // TTL (ms).
   // Returns {epoch, offset, 1 when older entries remain else 0, then frames newest first}.
   roomsHistoryPage: {
     keys: 2,
     lua: `${POSITION}
-local epoch, offset = position(KEYS[1], KEYS[2], ARGV[1])
+local epoch, offset = position(KEYS[1], KEYS[2], ARGV[1], ARGV[4])
 local below = ARGV[2] == '' and '+' or '(' .. ARGV[2] .. '-0'
 local limit = tonumber(ARGV[3])
 local entries = redis.call('XREVRANGE', KEYS[2], below, '-', 'COUNT', limit + 1)

@@ -107,7 +107,7 @@ export class RedisHistory implements HistoryStore {
   /** The room's position and up to `count` kept entries from offset `from` on. */
   async range(room: string, from: number, count: number): Promise<Range> {
     const { meta, log } = this.keys(room);
-    const reply = await this.scripts.roomsHistoryRange(meta, log, newEpoch(), from, count);
+    const reply = await this.scripts.roomsHistoryRange(meta, log, newEpoch(), from, count, this.config.ttlMs);
     const entries: Entry[] = [];
     for (let i = 2; i < reply.length; i += 3) {
       entries.push({
@@ -127,7 +127,14 @@ export class RedisHistory implements HistoryStore {
 
   async page(room: string, before: number | undefined, limit: number): Promise<Page> {
     const { meta, log } = this.keys(room);
-    const reply = await this.scripts.roomsHistoryPage(meta, log, newEpoch(), before ?? '', limit);
+    const reply = await this.scripts.roomsHistoryPage(
+      meta,
+      log,
+      newEpoch(),
+      before ?? '',
+      limit,
+      this.config.ttlMs,
+    );
     return {
       epoch: String(reply[0]),
       offset: Number(reply[1]),

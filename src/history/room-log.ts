@@ -42,7 +42,7 @@ export class RoomLog implements Position {
     return Math.min(this.frames.length, this.offset - this.first + 1);
   }
 
-  /** Keeps the frame of offset + 1 (already taken); returns the bytes it adds. */
+  /** Keeps the frame of `offset`, just advanced to it; returns the bytes it adds. */
   push(frame: string): number {
     if (this.size === 0) return 0;
     const added = sizeOf(frame);

@@ -22,11 +22,6 @@ export class MemoryEngine implements RoomsEngine {
     this.log = new MemoryHistory(this.config, (room) => local.hasMembers(room));
   }
 
-  /** The room logs, for their usage figures. */
-  get store(): MemoryHistory {
-    return this.log;
-  }
-
   joined(_room: string, localMembers: number): number {
     return localMembers;
   }
