@@ -269,7 +269,7 @@ export class EnvSchema {
   @Max(30 * 86_400_000)
   HISTORY_TTL_MS = 300_000;
 
-  // Bytes of history one instance keeps in memory (without REDIS_URL); past it, least recently used logs go first.
+  // Bytes of history one instance keeps in memory (without REDIS_URL); past it, the oldest messages go first.
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -10,25 +10,32 @@ import {
   type Recovery,
   recoveryFailure,
 } from './history-store';
+import { FrameArena } from './frame-arena';
 import { RoomLog } from './room-log';
 
-const CLOSING_BRACE = 0x7d;
+// Of HISTORY_MAX_BYTES, what the frames get; the rest is for the logs' positions and indexes.
+const FRAMES_SHARE = 3 / 4;
 
 /**
- * Room logs of one instance, in memory. Appending is a counter, a string and an array slot.
- * All logs together stay under HISTORY_MAX_BYTES: past it, the logs used least recently
- * (a clock sweep, so a use costs one flag) lose their frames, and, when nobody is in the
- * room, their position too: such a room starts again with a new epoch. A log whose room is
- * empty goes HISTORY_TTL_MS after its last message, join or leave.
+ * Room logs of one instance, in memory. Appending is a counter, a copy of the frame's bytes
+ * into the FrameArena and two array slots. All logs together stay under HISTORY_MAX_BYTES:
+ * three quarters of it hold the frames, the newest writing over the oldest, whichever room
+ * they are in; the rest holds the logs' positions and indexes, and past it the logs used least
+ * recently (a clock sweep, so a use costs one flag) lose their index, and, when nobody is in
+ * the room, their position too: such a room starts again with a new epoch. A log whose room
+ * is empty goes HISTORY_TTL_MS after its last message, join or leave.
  */
 export class MemoryHistory implements HistoryStore {
   private readonly logs = new Map<string, RoomLog>();
   private readonly cids: CidMemory;
+  private readonly arena: FrameArena;
+  private readonly indexBytes: number;
+  /** What the logs' positions and indexes count. */
   private bytes = 0;
   /**
    * What a sweep that could free no more left (only the positions of rooms in use remain):
-   * the next waits until frames worth a sixteenth of the bound have come, so that sweeps stay
-   * a few per that many bytes, not one per message.
+   * the next waits until a sixteenth of the index's share more, so that sweeps stay a few
+   * per that many bytes, not one per message.
    */
   private stuck = 0;
   private lastSweep: number;
@@ -40,12 +47,14 @@ export class MemoryHistory implements HistoryStore {
     private readonly now: () => number = Date.now,
   ) {
     this.cids = new CidMemory(config.idempotencyTtlMs, config.idempotencyMaxKeys);
+    this.arena = new FrameArena(Math.floor(config.maxBytes * FRAMES_SHARE));
+    this.indexBytes = config.maxBytes - this.arena.capacity;
     this.lastSweep = now();
   }
 
-  /** Bytes counted against HISTORY_MAX_BYTES, and how many logs there are. */
+  /** Bytes counted against HISTORY_MAX_BYTES (the frames' whole share, and the logs'), and how many logs there are. */
   get usage(): { bytes: number; logs: number; cids: number } {
-    return { bytes: this.bytes, logs: this.logs.size, cids: this.cids.size };
+    return { bytes: this.arena.capacity + this.bytes, logs: this.logs.size, cids: this.cids.size };
   }
 
   append(room: string, draft: Draft): Appended {
@@ -55,9 +64,12 @@ export class MemoryHistory implements HistoryStore {
     if (first) return { duplicate: true, ...first };
     const log = this.log(room, now);
     const offset = ++log.offset;
-    const frame = flat(draft.head + offset + '}');
-    this.bytes += log.push(frame);
-    if (this.bytes > this.config.maxBytes && this.bytes > this.stuck) this.evict();
+    const frame = draft.head + offset + '}';
+    if (this.config.size > 0) {
+      const start = this.arena.write(frame);
+      this.bytes += log.push(start, this.arena.lastLength);
+      if (this.bytes > this.indexBytes && this.bytes > this.stuck) this.evict();
+    }
     if (key) this.cids.remember(key, { offset, id: draft.id, ts: draft.ts }, now);
     return { duplicate: false, epoch: log.epoch, offset, frame, id: draft.id, ts: draft.ts };
   }
@@ -77,20 +89,21 @@ export class MemoryHistory implements HistoryStore {
     const log = this.log(room, this.now());
     const now = { epoch: log.epoch, offset: log.offset };
     if (this.config.size === 0) return { ...now, ok: false, reason: 'history_off' };
-    const reason = recoveryFailure(since, now, log.oldest, max);
+    const reason = recoveryFailure(since, now, log.oldest(this.arena), max);
     if (reason) return { ...now, ok: false, reason };
-    return { ...now, ok: true, frames: log.range(since.offset + 1, log.offset) };
+    return { ...now, ok: true, frames: log.range(this.arena, since.offset + 1, log.offset) };
   }
 
   page(room: string, before: number | undefined, limit: number): Page {
     const log = this.log(room, this.now());
+    const oldest = log.oldest(this.arena);
     const last = Math.min(before === undefined ? log.offset : before - 1, log.offset);
-    const from = Math.max(last - limit + 1, log.oldest);
+    const from = Math.max(last - limit + 1, oldest);
     return {
       epoch: log.epoch,
       offset: log.offset,
-      frames: from <= last ? log.range(from, last) : [],
-      more: from > log.oldest,
+      frames: from <= last ? log.range(this.arena, from, last) : [],
+      more: from > oldest,
     };
   }
 
@@ -106,6 +119,7 @@ export class MemoryHistory implements HistoryStore {
       log = new RoomLog(newEpoch(), this.config.size, now);
       this.logs.set(room, log);
       this.bytes += log.bytes;
+      if (this.bytes > this.indexBytes && this.bytes > this.stuck) this.evict();
     }
     log.used = true;
     log.touched = now;
@@ -126,7 +140,7 @@ export class MemoryHistory implements HistoryStore {
     let steps = 2 * this.logs.size;
     this.stuck = 0;
     for (const [room, log] of this.logs) {
-      if (this.bytes <= this.config.maxBytes) return;
+      if (this.bytes <= this.indexBytes) return;
       if (steps-- === 0) break;
       this.logs.delete(room);
       if (log.used) {
@@ -139,23 +153,11 @@ export class MemoryHistory implements HistoryStore {
         this.bytes -= log.bytes;
       }
     }
-    if (this.bytes > this.config.maxBytes) this.stuck = this.bytes + this.config.maxBytes / 16;
+    if (this.bytes > this.indexBytes) this.stuck = this.bytes + this.indexBytes / 16;
   }
 
   private drop(room: string, log: RoomLog): void {
     this.logs.delete(room);
     this.bytes -= log.bytes;
   }
-}
-
-/**
- * The frame as one string of its own. It is made of pieces, one of them the message cut out of
- * the client's frame, which V8 keeps as a view of that whole frame (up to MAX_PAYLOAD_BYTES):
- * kept as it is, a log would hold every frame its messages came in. Reading a character of a
- * string made of pieces makes V8 flatten it in place, copying the characters once (writing it
- * to a socket would make the same copy); the read is checked, so no compiler drops it.
- */
-function flat(frame: string): string {
-  if (frame.charCodeAt(frame.length - 1) !== CLOSING_BRACE) throw new Error('not a frame');
-  return frame;
 }
