@@ -31,7 +31,13 @@ describe('liveness (e2e)', () => {
 
   it('drops a client that never reads, keeps serving the room, and holds memory to the bound', async () => {
     // The sender floods faster than the frame limit allows (frame-limit.e2e-spec.ts tests that).
-    server = await startApp({ SLOW_CONSUMER_BYTES: '65536', RATE_LIMIT_FRAMES_PER_S: '0' });
+    // History off: its buffer (HISTORY_MAX_BYTES, outside the heap too) has a bound of its own,
+    // measured in memory-history.spec.ts; this one is the bound on what waits for a reader.
+    server = await startApp({
+      SLOW_CONSUMER_BYTES: '65536',
+      RATE_LIMIT_FRAMES_PER_S: '0',
+      HISTORY_SIZE: '0',
+    });
     const [sender, reader, slow] = await Promise.all([1, 2, 3].map(() => TestClient.connect(server.wsUrl)));
     await joinAll([sender, reader, slow], 'flood');
     (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
