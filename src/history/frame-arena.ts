@@ -35,6 +35,12 @@ export class FrameArena {
     return start >= 0 && start >= this.written - this.capacity;
   }
 
+  /** The bytes of the frame starting at `start`, as a view: good until the arena comes round to them again. */
+  bytes(start: number, length: number): Buffer {
+    const at = start % this.capacity;
+    return this.buffer!.subarray(at, at + length);
+  }
+
   read(start: number, length: number): string {
     const at = start % this.capacity;
     return this.buffer!.toString('utf8', at, at + length);

@@ -25,6 +25,8 @@ export type Appended =
       readonly frame: string;
       readonly id: string;
       readonly ts: number;
+      /** The frame's UTF-8 bytes, when the store encoded them: good until its next append. */
+      readonly utf8?: Buffer;
     }
   | { readonly duplicate: true; readonly offset: number; readonly id: string; readonly ts: number };
 

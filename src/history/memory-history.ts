@@ -65,13 +65,15 @@ export class MemoryHistory implements HistoryStore {
     const log = this.log(room, now);
     const offset = ++log.offset;
     const frame = draft.head + offset + '}';
+    let utf8: Buffer | undefined;
     if (this.config.size > 0) {
       const start = this.arena.write(frame);
       this.bytes += log.push(start, this.arena.lastLength);
       if (this.bytes > this.indexBytes && this.bytes > this.stuck) this.evict();
+      if (start >= 0) utf8 = this.arena.bytes(start, this.arena.lastLength);
     }
     if (key) this.cids.remember(key, { offset, id: draft.id, ts: draft.ts }, now);
-    return { duplicate: false, epoch: log.epoch, offset, frame, id: draft.id, ts: draft.ts };
+    return { duplicate: false, epoch: log.epoch, offset, frame, id: draft.id, ts: draft.ts, utf8 };
   }
 
   position(room: string): Position {

@@ -35,7 +35,11 @@ export class MemoryEngine implements RoomsEngine {
 
   publish(room: string, draft: Draft, sender: Connection): Published {
     const appended = this.log.append(room, draft);
-    if (!appended.duplicate) this.local.deliverToRoom(room, new OutboundText(appended.frame), sender);
+    if (appended.duplicate) return appended;
+    // The log encoded the frame already: its bytes are copied into the socket frame, not encoded again.
+    const { frame, utf8 } = appended;
+    const text = utf8 ? OutboundText.fromEncoded(frame, utf8) : new OutboundText(frame);
+    this.local.deliverToRoom(room, text, sender);
     return appended;
   }
 

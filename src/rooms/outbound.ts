@@ -10,6 +10,19 @@ export class OutboundText {
 
   constructor(readonly json: string) {}
 
+  /**
+   * `json` framed at once from its UTF-8 bytes, already encoded elsewhere (a room log's copy):
+   * a copy of them, not a second encoding. The bytes may be written over later, so the frame is
+   * made now.
+   */
+  static fromEncoded(json: string, utf8: Buffer): OutboundText {
+    const text = new OutboundText(json);
+    const frame = frameHeader(utf8.length);
+    utf8.copy(frame, frame.length - utf8.length);
+    text.framed = frame;
+    return text;
+  }
+
   get frame(): Buffer {
     return (this.framed ??= frameText(this.json));
   }
@@ -17,6 +30,13 @@ export class OutboundText {
 
 function frameText(json: string): Buffer {
   const length = Buffer.byteLength(json);
+  const frame = frameHeader(length);
+  frame.write(json, frame.length - length, 'utf8');
+  return frame;
+}
+
+/** A frame of `length` payload bytes with its header written; the payload is the caller's to fill. */
+function frameHeader(length: number): Buffer {
   const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(head + length);
   frame[0] = 0x81; // FIN, opcode 1 (text)
@@ -29,7 +49,6 @@ function frameText(json: string): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  frame.write(json, head, 'utf8');
   return frame;
 }
 

@@ -185,6 +185,7 @@ describe(RoomsService.name, () => {
           frame: expect.any(String),
           id: expect.any(String),
           ts: expect.any(Number),
+          utf8: expect.any(Buffer),
         },
       });
       const frame = { type: 'message', room: 'room1', message: 'hello', from: a.conn.id, offset: 1 };
