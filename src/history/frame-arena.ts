@@ -18,7 +18,9 @@ export class FrameArena {
   write(frame: string): number {
     const worst = frame.length * 3; // UTF-8 bytes at most, per UTF-16 unit
     if (worst > this.capacity / 4) return -1;
-    const buffer = (this.buffer ??= Buffer.allocUnsafeSlow(this.capacity));
+    // Every page touched once, at the first frame: otherwise each of the first capacity / 4 KB
+    // frames' pages would cost its writer a page fault.
+    const buffer = (this.buffer ??= Buffer.allocUnsafeSlow(this.capacity).fill(0));
     let at = this.written % this.capacity;
     if (this.capacity - at < worst) {
       this.written += this.capacity - at; // a frame never wraps: what is left at the end stays unused
