@@ -157,7 +157,7 @@ export class RedisHistory implements HistoryStore {
  * A recovery from a read of the log from since + 1: all of since + 1 .. offset, in order, or
  * the reason it cannot be (the entries start later: trimmed or expired).
  */
-export function judge(
+function judge(
   since: Position,
   now: Position,
   entries: readonly Entry[],

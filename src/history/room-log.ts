@@ -4,7 +4,7 @@ import type { Position } from './history-store';
 // What a log and each entry of its index cost on the heap (the object, its map entry, room
 // name and epoch; two array slots and their growth slack), measured, so that HISTORY_MAX_BYTES
 // bounds the process's memory, not only the frames.
-export const LOG_OVERHEAD_BYTES = 800;
+const LOG_OVERHEAD_BYTES = 800;
 const ENTRY_BYTES = 20;
 
 /**
