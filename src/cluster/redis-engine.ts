@@ -1,9 +1,11 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { HistoryConfig } from '../config/load-config';
+import type { HistoryConfig, PresenceConfig } from '../config/load-config';
 import { unpositionedJson } from '../gateway/frames';
 import type { Draft, Page, Position, Recovery } from '../history/history-store';
 import { RedisHistory } from '../history/redis-history';
+import type { MemberHere, MemberPage } from '../presence/presence-store';
+import { RedisPresence } from '../presence/redis-presence';
 import type { Connection } from '../rooms/connection';
 import type { Census, LocalRooms, MaybeAsync, Published, RoomsEngine } from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
@@ -25,6 +27,7 @@ export interface RedisEngineOptions {
   /** A node silent for 2 heartbeats is reaped, so a dead one stops counting within 3. */
   heartbeatIntervalMs: number;
   history: HistoryConfig;
+  presence: PresenceConfig;
 }
 
 // A published broadcast is `<node id><epoch><frame JSON>`: the node id (9 random bytes in
@@ -57,6 +60,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly subscriber: RedisClient;
   private readonly registry: Registry;
   private readonly log: RedisHistory;
+  private readonly roster: RedisPresence;
   private readonly feeds: RoomFeeds;
   /** The local sender of each append awaiting Redis, by the origin the script publishes with it. */
   private readonly sending = new Map<string, Connection>();
@@ -76,6 +80,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly subscriptions = new Map<string, Promise<unknown>>();
   /** Rooms whose membership changed while not up, and whether connections did: put right after a re-registration. */
   private readonly touchedWhileDown = new Set<string>();
+  /** The same for members, by `<room> <member key>`: the latest of each. */
+  private readonly membersTouchedWhileDown = new Map<string, [string, MemberHere]>();
   private connectionsTouched = false;
   /** Counts connection losses: a re-registration that saw one must start over. */
   private connectionLosses = 0;
@@ -95,13 +101,10 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   constructor(private readonly options: RedisEngineOptions) {
     this.redis = createTransport(options.target, `rooms:${this.nodeId}`);
     ({ commands: this.commands, subscriber: this.subscriber } = this.redis);
-    this.registry = new Registry(this.commands, options.prefix, this.nodeId);
-    this.log = new RedisHistory(
-      this.commands,
-      options.prefix,
-      options.history,
-      this.redis.messageEvent === 'smessage' ? 'SPUBLISH' : 'PUBLISH',
-    );
+    const publish = this.redis.messageEvent === 'smessage' ? 'SPUBLISH' : 'PUBLISH';
+    this.roster = new RedisPresence(this.commands, options.prefix, options.presence.graceMs, publish);
+    this.registry = new Registry(this.commands, options.prefix, this.nodeId, this.roster.scriptArgs);
+    this.log = new RedisHistory(this.commands, options.prefix, options.history, publish);
     this.feeds = new RoomFeeds(
       this.log,
       options.history,
@@ -128,6 +131,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   attach(local: LocalRooms): void {
     this.local = local;
+    local.presenceReset(true); // until Redis answers, presence is this instance's
   }
 
   /** Connects, and waits a little for Redis so a healthy start is ready at once; a Redis that is away does not stop the start. */
@@ -136,6 +140,9 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.every(REDIS_TIMEOUT_MS, () => this.probe());
     this.every(this.options.heartbeatIntervalMs, () => this.heartbeat());
     this.every(this.options.history.ttlMs / 3, () => this.keepQuietRooms());
+    // Any instance ends the graces that are over: a member left by a dead one still leaves.
+    const sweepMs = Math.min(Math.max(this.options.presence.graceMs / 4, 100), 1000);
+    this.every(sweepMs, () => this.up && void this.roster.sweep().catch(this.writeFailed));
     const deadline = Date.now() + 5 * REDIS_TIMEOUT_MS;
     while (!this.up && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     if (!this.up)
@@ -151,25 +158,25 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const client of [this.commands, this.subscriber]) client.disconnect();
   }
 
-  joined(room: string, localMembers: number): MaybeAsync<number> {
-    if (!this.up) return this.touched(room, localMembers);
+  joined(room: string, localMembers: number, member: MemberHere): MaybeAsync<number> {
+    if (!this.up) return this.touched(room, localMembers, member);
     const live = this.subscriptions.get(room) ?? this.subscribe(room);
-    return Promise.all([live, this.setLocal(room, localMembers)]).then(
+    return Promise.all([live, this.setLocal(room, localMembers, member)]).then(
       ([, members]) => members,
       () => localMembers,
     );
   }
 
-  left(room: string, localMembers: number): MaybeAsync<number> {
+  left(room: string, localMembers: number, member?: MemberHere): MaybeAsync<number> {
     if (!this.up) {
       if (localMembers === 0) this.feeds.drop(room);
-      return this.touched(room, localMembers);
+      return this.touched(room, localMembers, member);
     }
     if (localMembers === 0) {
       this.unsubscribe(room);
       this.log.keep(room);
     }
-    return this.setLocal(room, localMembers);
+    return this.setLocal(room, localMembers, member);
   }
 
   enter<T>(room: string, since: Position | undefined, enter: (at: Position | Recovery) => T): Promise<T> {
@@ -254,6 +261,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.redis.publish(this.broadcastChannel, this.header + text.json).then(settle, settle);
   }
 
+  presence(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'> {
+    if (!this.up) return 'unavailable';
+    return this.roster.page(room, offset, limit).catch(() => 'unavailable' as const);
+  }
+
   members(room: string): MaybeAsync<number> {
     if (!this.up) return this.local.localMembers(room);
     return this.registry.members(room).catch(() => this.local.localMembers(room));
@@ -281,6 +293,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 
   private readonly onMessage = (channel: string, message: string): void => {
+    if (channel === this.roster.channel) return this.onPresence(message);
     if (channel !== this.broadcastChannel) return this.onRoomMessage(channel, message);
     if (message.startsWith(this.nodeId)) return; // our own, already delivered locally
     // A hung Redis that resumes may still run publishes from a sender's older registration
@@ -292,6 +305,12 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     if (epoch > latest) this.senderEpochs.set(sender, epoch);
     this.local.deliverToAll(new OutboundText(message.slice(HEADER_LENGTH)));
   };
+
+  private onPresence(message: string): void {
+    const change = this.roster.parse(message);
+    if (change) this.local.presenceChanged(change);
+    else this.logger.warn('Dropped a presence change that does not decode');
+  }
 
   /** `<epoch> <offset> <origin> <frame>`, as the append script publishes it. */
   private onRoomMessage(channel: string, message: string): void {
@@ -329,9 +348,9 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   }
 
   /** Never rejects: on failure, the count this instance knows. */
-  private async setLocal(room: string, localMembers: number): Promise<number> {
+  private async setLocal(room: string, localMembers: number, member?: MemberHere): Promise<number> {
     try {
-      const members = await this.registry.setLocal(room, localMembers);
+      const members = await this.registry.setLocal(room, localMembers, member);
       if (members >= 0) return members;
       this.down('this instance was not registered');
     } catch (err) {
@@ -347,14 +366,18 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     if (err.name === 'ReplyError') this.down(`Redis refused a write: ${err.message}`);
   };
 
-  private touched(room: string, localMembers: number): number {
+  private touched(room: string, localMembers: number, member: MemberHere | undefined): number {
     this.touchedWhileDown.add(room);
+    if (member) this.membersTouchedWhileDown.set(`${room} ${member.key}`, [room, member]);
     return localMembers;
   }
 
   private down(reason: string): void {
     if (this.stopped) return;
-    if (this.up) this.logger.warn(`Redis unreachable (${reason}); serving local members only`);
+    if (this.up) {
+      this.logger.warn(`Redis unreachable (${reason}); serving local members only`);
+      this.local.presenceReset(true);
+    }
     this.up = false;
     this.feeds.deliverAllHeld();
     this.resync();
@@ -374,6 +397,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       while (!this.up && this.commands.status === 'ready' && this.subscriber.status === 'ready') {
         const losses = this.connectionLosses;
         this.touchedWhileDown.clear();
+        this.membersTouchedWhileDown.clear();
         this.connectionsTouched = false;
         try {
           await this.syncOnce();
@@ -392,7 +416,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
         this.up = true;
         this.logger.log(`Redis reachable: node ${this.nodeId} registered`);
         for (const room of this.touchedWhileDown) this.reconcile(room);
+        for (const [room, member] of this.membersTouchedWhileDown.values()) {
+          void this.setLocal(room, this.local.localMembers(room), member);
+        }
         if (this.connectionsTouched) this.connectionsChanged();
+        this.local.presenceReset(false);
       }
     })().finally(() => (this.syncing = undefined));
   }
@@ -412,13 +440,17 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const room of this.feeds.rooms()) if (this.local.localMembers(room) > 0) rooms.add(room);
     for (const room of [...this.subscriptions.keys()]) if (!rooms.has(room)) this.unsubscribe(room);
     for (const room of this.feeds.rooms()) if (!rooms.has(room)) this.feeds.drop(room);
-    const channels = [this.broadcastChannel, ...[...rooms].map((room) => this.log.channel(room))];
+    const channels = [
+      this.broadcastChannel,
+      this.roster.channel,
+      ...[...rooms].map((room) => this.log.channel(room)),
+    ];
     const live = this.redis.subscribe(channels);
     for (const room of rooms) {
       this.subscriptions.set(room, live);
       void this.feeds.follow(room, live); // caught up from the log once its channel is live again
     }
-    const registered = this.registry.register(local);
+    const registered = this.registry.register(local, this.local.localPresence());
     this.header = this.nodeId + this.registry.epoch.toString(36).padStart(EPOCH_LENGTH, '0');
     await Promise.all([live, registered]);
   }

@@ -1,3 +1,5 @@
+import type { MemberHere } from '../presence/presence-store';
+import { PRESENCE_LUA } from '../presence/redis-presence.scripts';
 import type { Census } from '../rooms/engine';
 import { byBusiestThenName } from '../rooms/engine';
 import type { RedisClient } from './redis-clients';
@@ -12,10 +14,12 @@ import type { RedisClient } from './redis-clients';
  * `epochs` holds the registration each node's writes must carry: a write from before the
  * node's latest registration (one a hung Redis runs late, after it resumes) changes nothing.
  * Every key shares one hash tag, so on Redis Cluster the scripts' keys live in one slot.
+ * Room members (presence) live in the same slot and are written by the same scripts: see
+ * redis-presence.scripts.ts, whose T, PUB and GRACE each script sets from its ARGV first.
  */
 
 // Takes a node's whole contribution out of `counts` and deletes its hash.
-const REMOVE_NODE = `
+const REMOVE_NODE = `${PRESENCE_LUA}
 local function remove_node(counts, node_key)
   local rooms = redis.call('HGETALL', node_key)
   for i = 1, #rooms, 2 do
@@ -33,13 +37,16 @@ end
 
 // Each script with the number of its KEYS; ARGV follow.
 const SCRIPTS = {
-  // KEYS: counts, node hash, epochs; ARGV: room, local count, node id, epoch.
+  // KEYS: counts, node hash, epochs; ARGV: room, local count, node id, epoch, tag, publish
+  // command, grace, and the member whose connections here changed: key, connections, info.
   // The room's cluster-wide count, or -1 when this node is not registered under this epoch
   // (reaped, Redis restarted empty, or a late write from an older registration).
   roomsSetLocal: {
     keys: 3,
-    lua: `
+    lua: `${PRESENCE_LUA}
 if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return -1 end
+T, PUB, GRACE = ARGV[5], ARGV[6], tonumber(ARGV[7])
+if ARGV[8] then node_holds(ARGV[3], ARGV[1], ARGV[8], tonumber(ARGV[9]), ARGV[10]) end
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
 if new > 0 then redis.call('HSET', KEYS[2], ARGV[1], new) else redis.call('HDEL', KEYS[2], ARGV[1]) end
@@ -56,44 +63,58 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[3] then return -1 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`,
   },
-  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, connections, epoch, then
-  // room, count pairs.
+  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, connections, epoch, tag,
+  // publish command, grace, the number of rooms, then room, count pairs, then room, member
+  // key, connections, info for each member here. A member still here stays (its grace, begun
+  // as the node's old entries went, ends at once); one gone from here begins its grace.
   roomsRegister: {
     keys: 5,
     lua: `${REMOVE_NODE}
+T, PUB, GRACE = ARGV[4], ARGV[5], tonumber(ARGV[6])
 remove_node(KEYS[1], KEYS[2])
+node_drops(ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[3])
-for i = 4, #ARGV, 2 do
+local members_at = 8 + 2 * tonumber(ARGV[7])
+for i = 8, members_at - 1, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+for i = members_at, #ARGV, 4 do
+  node_holds(ARGV[1], ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
 end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
 return 1`,
   },
-  // KEYS: counts, nodes, conns, epochs; ARGV: node id, stale after (ms), node key prefix.
-  // Marks this node alive and reaps the silent ones; 0 when this node was not registered.
-  // A reaped node's hash key is built here from its id: it shares the hash tag, so on
-  // Redis Cluster it lives in the same slot as the declared keys.
+  // KEYS: counts, nodes, conns, epochs; ARGV: node id, stale after (ms), node key prefix,
+  // tag, publish command, grace. Marks this node alive and reaps the silent ones (their
+  // members begin their grace); 0 when this node was not registered. A reaped node's keys
+  // are built here from its id: they share the hash tag, so on Redis Cluster they live in
+  // the same slot as the declared keys.
   roomsHeartbeat: {
     keys: 4,
     lua: `${REMOVE_NODE}
+T, PUB, GRACE = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local now = now_ms()
 local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))) do
   remove_node(KEYS[1], ARGV[3] .. id)
+  node_drops(id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('ZREM', KEYS[2], id)
 end
 return present and 1 or 0`,
   },
-  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id.
+  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, tag, publish command, grace.
+  // Its members begin their grace: a user that reconnects to another instance stays.
   roomsUnregister: {
     keys: 5,
     lua: `${REMOVE_NODE}
+T, PUB, GRACE = ARGV[2], ARGV[3], tonumber(ARGV[4])
 remove_node(KEYS[1], KEYS[2])
+node_drops(ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -113,6 +134,8 @@ export class Registry {
     private readonly redis: RedisClient,
     prefix: string,
     private readonly nodeId: string,
+    /** Tag, publish command and grace, for the members these scripts write (RedisPresence.scriptArgs). */
+    private readonly presence: readonly [string, string, number] = [`{${prefix}}`, 'PUBLISH', 0],
   ) {
     const tag = `{${prefix}}`;
     this.keys = {
@@ -138,8 +161,11 @@ export class Registry {
     return this.registration;
   }
 
-  /** Sets this node's count for `room`; the cluster-wide count, or -1 if this node must re-register. */
-  setLocal(room: string, localMembers: number): Promise<number> {
+  /**
+   * Sets this node's count for `room`, and with `member` its connections of that member there;
+   * the cluster-wide count, or -1 if this node must re-register.
+   */
+  setLocal(room: string, localMembers: number, member?: MemberHere): Promise<number> {
     const { counts, node, epochs } = this.keys;
     return this.scripts.roomsSetLocal(
       counts,
@@ -149,6 +175,8 @@ export class Registry {
       localMembers,
       this.nodeId,
       this.registration,
+      ...this.presence,
+      ...(member ? memberArgs(member) : []),
     );
   }
 
@@ -165,10 +193,11 @@ export class Registry {
     return done === 1;
   }
 
-  /** Replaces whatever Redis holds for this node with `local` (after a start or an outage). */
-  async register(local: Census): Promise<void> {
+  /** Replaces whatever Redis holds for this node with `local` and `members` (after a start or an outage). */
+  async register(local: Census, members: Iterable<[string, MemberHere]> = []): Promise<void> {
     const { counts, node, nodes, conns, epochs } = this.keys;
     const pairs = local.rooms.flatMap(({ name, members }) => [name, members]);
+    const held = [...members].flatMap(([room, member]) => [room, ...memberArgs(member)]);
     const epoch = ++this.registration;
     await this.scripts.roomsRegister(
       counts,
@@ -179,7 +208,10 @@ export class Registry {
       this.nodeId,
       local.connections,
       epoch,
+      ...this.presence,
+      local.rooms.length,
       ...pairs,
+      ...held,
     );
   }
 
@@ -194,13 +226,14 @@ export class Registry {
       this.nodeId,
       staleAfterMs,
       nodePrefix,
+      ...this.presence,
     );
     return present === 1;
   }
 
   async unregister(): Promise<void> {
     const { counts, node, nodes, conns, epochs } = this.keys;
-    await this.scripts.roomsUnregister(counts, node, nodes, conns, epochs, this.nodeId);
+    await this.scripts.roomsUnregister(counts, node, nodes, conns, epochs, this.nodeId, ...this.presence);
   }
 
   async members(room: string): Promise<number> {
@@ -220,3 +253,5 @@ export class Registry {
     return { rooms, connections: conns.reduce((sum, n) => sum + Number(n), 0) };
   }
 }
+
+const memberArgs = ({ key, here, info }: MemberHere) => [key, here, JSON.stringify(info)];

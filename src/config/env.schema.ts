@@ -300,4 +300,28 @@ export class EnvSchema {
   @Min(1000)
   @Max(100_000_000)
   IDEMPOTENCY_MAX_KEYS = 200_000;
+
+  // How long a member whose last connection left stays listed, so a quick reconnect is neither a leave nor a join.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  PRESENCE_LEAVE_GRACE_MS = 5000;
+
+  // The most members a presence snapshot lists (`truncated` past it; `count` stays exact).
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  PRESENCE_MAX_MEMBERS = 1000;
+
+  // Presence changes within this window go to a follower as one diff frame.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  PRESENCE_WINDOW_MS = 100;
 }

@@ -38,6 +38,7 @@ describe(loadConfig.name, () => {
         idempotencyTtlMs: 300000,
         idempotencyMaxKeys: 200000,
       },
+      presence: { graceMs: 5000, maxMembers: 1000, windowMs: 100 },
     });
   });
 

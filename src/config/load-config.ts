@@ -44,6 +44,7 @@ export interface AppConfig {
   /** Addresses and CIDRs whose X-Forwarded-For is believed. */
   readonly trustedProxies: readonly string[];
   readonly history: HistoryConfig;
+  readonly presence: PresenceConfig;
 }
 
 /** Room logs: what is kept, for how long, and what a join may replay. */
@@ -55,6 +56,16 @@ export interface HistoryConfig {
   readonly maxRecover: number;
   readonly idempotencyTtlMs: number;
   readonly idempotencyMaxKeys: number;
+}
+
+/** Who is in a room: how members leave, and how much a snapshot or a diff holds. */
+export interface PresenceConfig {
+  /** How long a member whose last connection left stays, in case one comes back. */
+  readonly graceMs: number;
+  /** Most members a snapshot lists. */
+  readonly maxMembers: number;
+  /** Changes within this window go out as one diff, and snapshots asked for within it as one read. */
+  readonly windowMs: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -139,6 +150,11 @@ function toAppConfig(s: EnvSchema): AppConfig {
       maxRecover: s.MAX_RECOVER,
       idempotencyTtlMs: s.IDEMPOTENCY_TTL_MS,
       idempotencyMaxKeys: s.IDEMPOTENCY_MAX_KEYS,
+    },
+    presence: {
+      graceMs: s.PRESENCE_LEAVE_GRACE_MS,
+      maxMembers: s.PRESENCE_MAX_MEMBERS,
+      windowMs: s.PRESENCE_WINDOW_MS,
     },
   };
 }

@@ -13,11 +13,13 @@ import { MetricsService } from '../metrics/metrics.service';
 import { Connection } from '../rooms/connection';
 import { OutboundText } from '../rooms/outbound';
 import type { MaybeAsync } from '../rooms/engine';
+import { PresenceService } from '../presence/presence.service';
 import { RoomsService } from '../rooms/rooms.service';
 import { AuthDto } from './dto/auth.dto';
 import { HistoryDto } from './dto/history.dto';
 import { JoinDto } from './dto/join.dto';
 import { LeaveDto } from './dto/leave.dto';
+import { PresenceDto } from './dto/presence.dto';
 import { BroadcastDto, EchoDto, MessageDto } from './dto/text.dto';
 import { ackFrame, echoFrame, errorFrame, historyJson, leftFrame, type ReplyFrame } from './frames';
 import { sendError, WsErrorFilter } from './ws-error.filter';
@@ -36,6 +38,7 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
     private readonly rooms: RoomsService,
     private readonly auth: AuthService,
     private readonly metrics: MetricsService,
+    private readonly presence: PresenceService,
   ) {}
 
   handleConnection(conn: Connection, req: IncomingMessage): void {
@@ -70,7 +73,7 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
         message: 'Your token does not grant this private room',
       });
     }
-    return reply(this.rooms.join(conn, dto.room, dto.name, dto.since), (result) =>
+    return reply(this.rooms.join(conn, dto.room, dto), (result) =>
       result && !result.ok ? errorFrame(result.code, { event: 'join' }) : undefined,
     );
   }
@@ -112,6 +115,13 @@ export class ChatGateway implements OnGatewayConnection<Connection>, OnGatewayDi
           ? new OutboundText(historyJson(dto.room, result.page))
           : errorFrame(result.code, { event: 'history' }),
     );
+  }
+
+  /** A snapshot of the room's members, within PRESENCE_WINDOW_MS; only a member may ask. */
+  @SubscribeMessage('presence')
+  presenceOf(@ConnectedSocket() conn: Connection, @MessageBody() dto: PresenceDto): ReplyFrame | undefined {
+    if (!this.rooms.isMember(conn, dto.room)) return errorFrame('not_in_room', { event: 'presence' });
+    this.presence.request(conn, dto.room);
   }
 
   @SubscribeMessage('broadcast')

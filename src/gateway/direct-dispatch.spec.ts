@@ -97,6 +97,7 @@ describe(directHandlers.name, () => {
       'join',
       'leave',
       'message',
+      'presence',
     ]);
   });
 

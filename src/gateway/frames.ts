@@ -210,6 +210,7 @@ export const DECODED_FIELDS = [
   'cid',
   'before',
   'limit',
+  'presence',
 ] as const;
 // Fields are strings and numbers, and `since` an object of two: any other nested value can
 // only fail validation, so a small stand-in fails it the same way without the validator

@@ -42,7 +42,7 @@ describe('the events ChatGateway handles', () => {
   const events = gatewayEvents();
 
   it('are found', () => {
-    expect(events.sort()).toEqual(['auth', 'broadcast', 'echo', 'history', 'join', 'leave', 'message']);
+    expect(events.sort()).toEqual(['auth', 'broadcast', 'echo', 'history', 'join', 'leave', 'message', 'presence']);
   });
 
   it.each(events)('%s has a chat_frames_total series of its own', async (event) => {

@@ -5,14 +5,14 @@ import { REFUSAL_REASONS } from '../gateway/upgrade-admission';
 import { FastHistogram } from './fast-histogram';
 import { Tally, tallies } from './tally';
 
-const EVENTS = ['auth', 'join', 'leave', 'message', 'broadcast', 'echo', 'history'] as const;
+const EVENTS = ['auth', 'join', 'leave', 'message', 'broadcast', 'echo', 'history', 'presence'] as const;
 /**
  * chat_frames_total's labels: the protocol's events, `unknown` for any other event name and
  * `invalid` for a frame that did not decode (or was binary), so clients cannot add series.
  */
 const FRAME_LABELS = [...EVENTS, 'unknown', 'invalid'] as const;
-/** `reset`: a room's members told that continuity was lost. */
-const DELIVERY_TYPES = ['message', 'broadcast', 'reset'] as const;
+/** `reset`: a room's members told that continuity was lost; `presence`: snapshots and diffs. */
+const DELIVERY_TYPES = ['message', 'broadcast', 'reset', 'presence'] as const;
 /** How joins with `since` fared. */
 const RECOVERY_OUTCOMES = ['recovered', 'not_recovered'] as const;
 /** Why the server cut a connection off (a client's own close is not counted). */

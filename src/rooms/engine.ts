@@ -1,4 +1,5 @@
 import type { Appended, Draft, Page, Position, Recovery } from '../history/history-store';
+import type { MemberHere, MemberPage, PresenceChange } from '../presence/presence-store';
 import type { Connection } from './connection';
 import type { OutboundText } from './outbound';
 
@@ -31,6 +32,12 @@ export interface LocalRooms {
   hasMembers(room: string): boolean;
   /** This instance's rooms, sorted as GET /rooms lists them, and its connections. */
   localCensus(): Census;
+  /** Each room's members with connections here: what this instance holds, for a registration. */
+  localPresence(): Iterable<[string, MemberHere]>;
+  /** A member joined or left a room (on any instance), in the room's rev order. */
+  presenceChanged(change: PresenceChange): void;
+  /** Presence can no longer be read cluster-wide (`local`), or can again: followers need a fresh snapshot. */
+  presenceReset(local: boolean): void;
 }
 
 /**
@@ -44,12 +51,16 @@ export interface LocalRooms {
 export interface RoomsEngine {
   attach(local: LocalRooms): void;
   /**
-   * A connection joined `room` (or joined it again), leaving `localMembers` here. Resolves
-   * with the member count once a message sent to the room from any instance reaches this one.
+   * A connection joined `room`, leaving `localMembers` here and `member` with its connections
+   * here. Resolves with the member count once a message sent to the room from any instance
+   * reaches this one.
    */
-  joined(room: string, localMembers: number): MaybeAsync<number>;
-  /** A member left `room`, leaving `localMembers` here; the count that remains. */
-  left(room: string, localMembers: number): MaybeAsync<number>;
+  joined(room: string, localMembers: number, member: MemberHere): MaybeAsync<number>;
+  /**
+   * A connection left `room`, leaving `localMembers` here and `member` with its connections
+   * here (no `member`: only the count changed); the count that remains.
+   */
+  left(room: string, localMembers: number, member?: MemberHere): MaybeAsync<number>;
   /** A connection opened or closed (RoomsService.localCensus() has the count). */
   connectionsChanged(): void;
   /**
@@ -66,6 +77,8 @@ export interface RoomsEngine {
   enter<T>(room: string, since: Position | undefined, enter: (at: Position | Recovery) => T): MaybeAsync<T>;
   /** A page of the room's history; 'unavailable' when the log cannot be read. */
   history(room: string, before: number | undefined, limit: number): MaybeAsync<Page | 'unavailable'>;
+  /** Members of `room` by key, from `offset`; 'unavailable' when the cluster's list cannot be read. */
+  presence(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'>;
   /** A broadcast already delivered to this instance's connections. */
   broadcast(text: OutboundText): void;
   members(room: string): MaybeAsync<number>;

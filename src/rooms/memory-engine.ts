@@ -1,32 +1,41 @@
 import type { HistoryConfig } from '../config/load-config';
 import type { Draft, Page, Position, Recovery } from '../history/history-store';
 import { MemoryHistory } from '../history/memory-history';
+import { MemoryPresence } from '../presence/memory-presence';
+import type { MemberHere, MemberPage } from '../presence/presence-store';
 import type { Connection } from './connection';
 import type { Census, LocalRooms, Published, RoomsEngine } from './engine';
 import { OutboundText } from './outbound';
 
 /**
  * One instance, no REDIS_URL: nothing crosses instances, every count is the local one, and
- * room logs are kept in memory. Everything answers at once.
+ * room logs and members are kept in memory. Everything answers at once.
  */
 export class MemoryEngine implements RoomsEngine {
   readonly spansInstances = false;
   readonly ready = true;
   private local!: LocalRooms;
   private log!: MemoryHistory;
+  private roster!: MemoryPresence;
 
-  constructor(private readonly config: HistoryConfig) {}
+  constructor(
+    private readonly config: HistoryConfig,
+    private readonly graceMs: number,
+  ) {}
 
   attach(local: LocalRooms): void {
     this.local = local;
     this.log = new MemoryHistory(this.config, (room) => local.hasMembers(room));
+    this.roster = new MemoryPresence(this.graceMs, (change) => local.presenceChanged(change));
   }
 
-  joined(_room: string, localMembers: number): number {
+  joined(room: string, localMembers: number, member: MemberHere): number {
+    this.roster.set(room, member);
     return localMembers;
   }
 
-  left(room: string, localMembers: number): number {
+  left(room: string, localMembers: number, member?: MemberHere): number {
+    if (member) this.roster.set(room, member);
     if (localMembers === 0) this.log.keep(room);
     return localMembers;
   }
@@ -49,6 +58,10 @@ export class MemoryEngine implements RoomsEngine {
 
   history(room: string, before: number | undefined, limit: number): Page {
     return this.log.page(room, before, limit);
+  }
+
+  presence(room: string, offset: number, limit: number): MemberPage {
+    return this.roster.page(room, offset, limit);
   }
 
   broadcast(): void {}

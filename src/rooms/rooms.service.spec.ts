@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { Connection } from './connection';
 import type { Census, MaybeAsync } from './engine';
+import { PresenceService } from '../presence/presence.service';
 import { MemoryEngine } from './memory-engine';
 import { OutboundText, WriteBatch } from './outbound';
 import { RoomsService } from './rooms.service';
@@ -91,8 +92,9 @@ describe(RoomsService.name, () => {
     metrics = new MetricsService();
     sut = new RoomsService(
       new ConfigService({ maxRoomsPerConnection: 3 }) as AppConfigService,
-      new MemoryEngine(loadConfig({}).history),
+      new MemoryEngine(loadConfig({}).history, 0),
       metrics,
+      new PresenceService(loadConfig({}).presence),
     );
   });
 
@@ -146,7 +148,7 @@ describe(RoomsService.name, () => {
     it('keeps the display name for later messages', () => {
       const a = connected();
       const b = connected();
-      sut.join(a.conn, 'room1', 'alice');
+      sut.join(a.conn, 'room1', { name: 'alice' });
       sut.join(b.conn, 'room1');
       sut.send(a.conn, { message: 'hi' });
       expect(b.delivered()).toEqual([expect.objectContaining({ from: 'alice' })]);
@@ -412,7 +414,7 @@ describe(RoomsService.name, () => {
       sut.send(a.conn, { message: 'missed 1' });
       sut.send(a.conn, { message: 'missed 2' });
       const back = connected();
-      expect(sut.join(back.conn, 'room1', undefined, { epoch, offset: last.offset })).toBeUndefined();
+      expect(sut.join(back.conn, 'room1', { since: { epoch, offset: last.offset } })).toBeUndefined();
       sut.send(a.conn, { message: 'live' });
       expect(back.received()).toEqual([
         { ...joinedTo('room1', 3, 3), epoch, recovered: true, missed: 2 },
@@ -428,7 +430,7 @@ describe(RoomsService.name, () => {
       sut.join(a.conn, 'room1');
       sut.send(a.conn, { message: 'x' });
       const epoch = a.joins()[0].epoch as string;
-      sut.join(b.conn, 'room1', undefined, { epoch, offset: 1 });
+      sut.join(b.conn, 'room1', { since: { epoch, offset: 1 } });
       expect(b.received()).toEqual([{ ...joinedTo('room1', 2, 1), epoch, recovered: true, missed: 0 }]);
     });
 
@@ -439,7 +441,7 @@ describe(RoomsService.name, () => {
       sut.send(a.conn, { message: 'two' });
       const epoch = a.joins()[0].epoch as string;
       const other = epoch === 'AAAAAAAA' ? 'BBBBBBBB' : 'AAAAAAAA';
-      sut.join(b.conn, 'room1', undefined, { epoch: other, offset: 1 });
+      sut.join(b.conn, 'room1', { since: { epoch: other, offset: 1 } });
       expect(b.received()).toEqual([{ ...joinedTo('room1', 2, 2), epoch, recovered: false }]);
       expect(metrics.recoveries.not_recovered.value).toBe(1);
       sut.send(a.conn, { message: 'three' });

@@ -7,6 +7,8 @@ import type { Draft, Page, Position, Recovery } from '../history/history-store';
 import type { FastHistogram } from '../metrics/fast-histogram';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Tally } from '../metrics/tally';
+import { PresenceService } from '../presence/presence.service';
+import type { MemberHere, PresenceChange } from '../presence/presence-store';
 import { Connection } from './connection';
 import {
   byBusiestThenName,
@@ -61,6 +63,7 @@ export class RoomsService implements LocalRooms {
     @Inject(ConfigService) config: AppConfigService,
     @Inject(ROOMS_ENGINE) private readonly engine: RoomsEngine,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(PresenceService) private readonly presence: PresenceService,
   ) {
     this.maxRoomsPerConnection = config.get('maxRoomsPerConnection', { infer: true });
     this.messageDeliveries = metrics.deliveries.message;
@@ -68,6 +71,7 @@ export class RoomsService implements LocalRooms {
     this.fanout = metrics.fanout;
     metrics.readSizesFrom({ rooms: () => this.members.size, connections: () => this.connections.size });
     engine.attach(this);
+    presence.readFrom((room, offset, limit) => engine.presence(room, offset, limit));
   }
 
   connect(conn: Connection): void {
@@ -79,8 +83,11 @@ export class RoomsService implements LocalRooms {
   disconnect(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.metrics.leaves.value += conn.rooms.length;
-    for (const room of conn.rooms) this.engine.left(room, this.removeMember(room, conn));
+    for (const room of conn.rooms) {
+      this.engine.left(room, this.removeMember(room, conn), this.presence.leaving(conn, room));
+    }
     conn.exitAll();
+    this.presence.closed(conn);
     this.engine.connectionsChanged();
   }
 
@@ -89,9 +96,14 @@ export class RoomsService implements LocalRooms {
    * else. Otherwise the connection is counted at once and becomes a member when the engine
    * says the room's messages reach it (see RoomsEngine.enter): `joined` is sent to it then,
    * with the room's position, and with `since` the missed messages right after, so that
-   * nothing reaches it before them. Resolves undefined once sent.
+   * nothing reaches it before them. With `presence` true it follows the room's presence
+   * from then on (false, on a repeat join: it stops). Resolves undefined once sent.
    */
-  join(conn: Connection, room: string, name?: string, since?: Position): MaybeAsync<Outcome | undefined> {
+  join(
+    conn: Connection,
+    room: string,
+    { name, since, presence }: { name?: string; since?: Position; presence?: boolean } = {},
+  ): MaybeAsync<Outcome | undefined> {
     // A frame handled after its connection closed must not make a member nobody will remove.
     if (!this.connections.has(conn)) return { ok: false, code: 'not_in_room' };
     if (!conn.holds(room) && conn.rooms.length >= this.maxRoomsPerConnection) {
@@ -100,17 +112,21 @@ export class RoomsService implements LocalRooms {
     if (name !== undefined) conn.name = name;
     const repeat = conn.holds(room);
     conn.enter(room);
-    if (repeat) return then(this.engine.members(room), (members) => this.rejoined(conn, room, members));
+    if (repeat) {
+      return then(this.engine.members(room), (members) => this.rejoined(conn, room, members, presence));
+    }
     this.joining.set(room, (this.joining.get(room) ?? 0) + 1);
-    return then(this.engine.joined(room, this.localMembers(room)), (members) =>
-      this.engine.enter(room, since, (at) => this.admit(conn, room, members, at)),
+    const member = this.presence.entering(conn, room);
+    return then(this.engine.joined(room, this.localMembers(room), member), (members) =>
+      this.engine.enter(room, since, (at) => this.admit(conn, room, members, at, presence === true)),
     );
   }
 
   leave(conn: Connection, room: string): MaybeAsync<Outcome<{ members: number }>> {
     if (!conn.exit(room)) return { ok: false, code: 'not_in_room' };
     this.metrics.leaves.value++;
-    return withMembers(this.engine.left(room, this.removeMember(room, conn)));
+    const localMembers = this.removeMember(room, conn);
+    return withMembers(this.engine.left(room, localMembers, this.presence.leaving(conn, room)));
   }
 
   /**
@@ -158,6 +174,11 @@ export class RoomsService implements LocalRooms {
     this.engine.broadcast(text);
   }
 
+  /** Whether the connection gets `room`'s messages now (it is in it, and its join is complete). */
+  isMember(conn: Connection, room: string): boolean {
+    return this.members.get(room)?.has(conn) === true;
+  }
+
   /** Members of `room` on every instance. */
   membersOf(room: string): MaybeAsync<number> {
     return this.engine.members(room);
@@ -181,6 +202,18 @@ export class RoomsService implements LocalRooms {
       new OutboundText(resetJson(room, at.epoch, at.offset)),
       this.metrics.deliveries.reset,
     );
+  }
+
+  localPresence(): Iterable<[string, MemberHere]> {
+    return this.presence.held();
+  }
+
+  presenceChanged(change: PresenceChange): void {
+    this.presence.changed(change);
+  }
+
+  presenceReset(local: boolean): void {
+    this.presence.reset(local);
   }
 
   deliverToAll(text: OutboundText): void {
@@ -243,6 +276,7 @@ export class RoomsService implements LocalRooms {
     room: string,
     members: number,
     at: Position | Recovery,
+    follow: boolean,
   ): Outcome | undefined {
     const joining = this.joining.get(room)! - 1;
     if (joining === 0) this.joining.delete(room);
@@ -257,15 +291,30 @@ export class RoomsService implements LocalRooms {
     set.add(conn);
     this.sorted = undefined;
     this.metrics.joins.value++;
-    if (!('ok' in at)) return void conn.sendJson(joinedFrame(room, members, at));
-    this.metrics.recoveries[at.ok ? 'recovered' : 'not_recovered'].value++;
-    conn.sendJson(joinedFrame(room, members, at, { recovered: at.ok, missed: at.ok ? at.frames.length : 0 }));
-    if (at.ok) for (const frame of at.frames) conn.send(new OutboundText(frame));
+    if (!('ok' in at)) conn.sendJson(joinedFrame(room, members, at));
+    else {
+      this.metrics.recoveries[at.ok ? 'recovered' : 'not_recovered'].value++;
+      conn.sendJson(
+        joinedFrame(room, members, at, { recovered: at.ok, missed: at.ok ? at.frames.length : 0 }),
+      );
+      if (at.ok) for (const frame of at.frames) conn.send(new OutboundText(frame));
+    }
+    if (follow) this.presence.follow(conn, room);
   }
 
   /** A repeat join: the position the connection is at already; `since` plays no part. */
-  private rejoined(conn: Connection, room: string, members: number): MaybeAsync<undefined> {
-    return this.engine.enter(room, undefined, (at) => void conn.sendJson(joinedFrame(room, members, at)));
+  private rejoined(
+    conn: Connection,
+    room: string,
+    members: number,
+    presence: boolean | undefined,
+  ): MaybeAsync<undefined> {
+    return this.engine.enter(room, undefined, (at) => {
+      conn.sendJson(joinedFrame(room, members, at));
+      if (presence === true) this.presence.follow(conn, room);
+      else if (presence === false) this.presence.unfollow(conn, room);
+      return undefined;
+    });
   }
 
   private nextId(): string {

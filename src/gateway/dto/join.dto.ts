@@ -1,4 +1,4 @@
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 import { CharLength } from './chars';
 import { IsPosition } from './position-field';
 import { IsRoomName } from './room-field';
@@ -23,4 +23,9 @@ export class JoinDto {
   @IsOptional()
   @IsPosition()
   since?: { epoch: string; offset: number };
+
+  /** true: a snapshot of the room's members after `joined`, then a diff as they come and go; false on a repeat join: no more. */
+  @IsOptional()
+  @IsBoolean()
+  presence?: boolean;
 }

@@ -1,0 +1,117 @@
+/*
+ * Room members in Redis, kept beside the room counts in the registry's slot and written by the
+ * same scripts (src/cluster/registry.ts), so a join, a leave, a node's registration and its
+ * reaping each change counts and members at once. Keys, all under the tag T (`{prefix}`):
+ *   T:pm:<room>   sorted set of member keys, all scored 0: their order, and the room's count
+ *   T:pc:<room>   hash: member key -> its connections on every live node; `#` -> the room's rev
+ *   T:pi:<room>   hash: member key -> its info as JSON ({"name":..,"user"|"conn":..})
+ *   T:np:<node>   hash: `<room> <member key>` -> that node's connections of the member
+ *   T:leaving     sorted set: `<room> <member key>` -> when its grace ends (ms, Redis's clock)
+ * A room name has no space, so `<room> <key>` splits at the first one. Each join and leave
+ * raises the room's rev and is published on T:presence as `<room> <rev> <count> <j|l> <member
+ * JSON>`, in the order it happened: every instance hears every change once.
+ */
+
+/**
+ * The functions the registry's scripts call. A script sets T (the tag), PUB (PUBLISH, or
+ * SPUBLISH on a Redis Cluster, where the channel shares the slot) and GRACE (ms) first.
+ */
+export const PRESENCE_LUA = `
+local T, PUB, GRACE
+local function presence_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function announce(room, kind, info, connections)
+  local rev = redis.call('HINCRBY', T .. ':pc:' .. room, '#', 1)
+  local count = redis.call('ZCARD', T .. ':pm:' .. room)
+  local member = string.sub(info, 1, -2) .. ',"connections":' .. connections .. '}'
+  redis.call(PUB, T .. ':presence', room .. ' ' .. rev .. ' ' .. count .. ' ' .. kind .. ' ' .. member)
+end
+local function member_leaves(room, key)
+  local pm, pc, pi = T .. ':pm:' .. room, T .. ':pc:' .. room, T .. ':pi:' .. room
+  local info = redis.call('HGET', pi, key)
+  redis.call('ZREM', pm, key)
+  redis.call('HDEL', pc, key)
+  redis.call('HDEL', pi, key)
+  announce(room, 'l', info, 0)
+  -- The rev goes with the last member: whoever joins next starts the room afresh.
+  if redis.call('ZCARD', pm) == 0 then redis.call('DEL', pc) end
+end
+-- A member's connections on every node change by delta. Its first one makes it join, or
+-- brings it back within the grace, silently; with its last one gone it waits out the grace.
+local function member_add(room, key, info, delta)
+  if delta == 0 then return end
+  local pm, pc = T .. ':pm:' .. room, T .. ':pc:' .. room
+  local listed = redis.call('ZSCORE', pm, key)
+  if not listed and delta < 0 then return end
+  local total = redis.call('HINCRBY', pc, key, delta)
+  if delta > 0 then
+    if total ~= delta then return end
+    if listed then
+      redis.call('ZREM', T .. ':leaving', room .. ' ' .. key)
+    else
+      redis.call('ZADD', pm, 0, key)
+      redis.call('HSET', T .. ':pi:' .. room, key, info)
+      announce(room, 'j', info, total)
+    end
+  elseif total <= 0 then
+    redis.call('HSET', pc, key, 0)
+    if GRACE == 0 then member_leaves(room, key)
+    else redis.call('ZADD', T .. ':leaving', presence_now() + GRACE, room .. ' ' .. key) end
+  end
+end
+-- This node now holds \`here\` connections of the member: absolute, like the counts.
+local function node_holds(node, room, key, here, info)
+  local np, field = T .. ':np:' .. node, room .. ' ' .. key
+  local old = tonumber(redis.call('HGET', np, field) or '0')
+  if here > 0 then redis.call('HSET', np, field, here) else redis.call('HDEL', np, field) end
+  member_add(room, key, info, here - old)
+end
+-- Takes all of a node's connections out of presence: it left, was reaped, or registers afresh.
+local function node_drops(node)
+  local np = T .. ':np:' .. node
+  local held = redis.call('HGETALL', np)
+  for i = 1, #held, 2 do
+    local space = string.find(held[i], ' ', 1, true)
+    member_add(string.sub(held[i], 1, space - 1), string.sub(held[i], space + 1), nil, -tonumber(held[i + 1]))
+  end
+  redis.call('DEL', np)
+end
+-- Members whose grace is over leave, unless a connection came back (then it was taken off).
+local function sweep()
+  local due = redis.call('ZRANGEBYSCORE', T .. ':leaving', '-inf', presence_now(), 'LIMIT', 0, 1000)
+  for _, entry in ipairs(due) do
+    redis.call('ZREM', T .. ':leaving', entry)
+    local space = string.find(entry, ' ', 1, true)
+    local room, key = string.sub(entry, 1, space - 1), string.sub(entry, space + 1)
+    if tonumber(redis.call('HGET', T .. ':pc:' .. room, key) or '-1') == 0 then member_leaves(room, key) end
+  end
+  return #due
+end
+`;
+
+/** Scripts of presence alone; the registry's own call the functions above too. */
+export const PRESENCE_SCRIPTS = {
+  // KEYS: leaving; ARGV: tag, publish command, grace. Ends the graces that are over.
+  presenceSweep: {
+    keys: 1,
+    lua: `${PRESENCE_LUA}
+T, PUB, GRACE = ARGV[1], ARGV[2], tonumber(ARGV[3])
+return sweep()`,
+  },
+  // KEYS: pm, pc, pi of a room; ARGV: offset, limit. The rev, the count, then key, connections
+  // and info of each listed member, in key order: one read, so all of the same moment.
+  presencePage: {
+    keys: 3,
+    lua: `
+local keys = redis.call('ZRANGE', KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1)
+local out = { redis.call('HGET', KEYS[2], '#') or '0', redis.call('ZCARD', KEYS[1]) }
+for _, key in ipairs(keys) do
+  out[#out + 1] = key
+  out[#out + 1] = redis.call('HGET', KEYS[2], key) or '0'
+  out[#out + 1] = redis.call('HGET', KEYS[3], key) or '{}'
+end
+return out`,
+  },
+} as const;
