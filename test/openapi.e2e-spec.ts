@@ -37,6 +37,7 @@ describe('the OpenAPI document at /docs-json (e2e)', () => {
     expect(responses).toEqual({
       '/rooms': ['200', '400'],
       '/rooms/{name}': ['200', '400', '404'],
+      '/rooms/{name}/members': ['200', '400', '404'],
       '/health': ['200'],
       '/health/ready': ['200', '503'],
       '/asyncapi.json': ['200'],
@@ -64,12 +65,27 @@ describe('the OpenAPI document at /docs-json (e2e)', () => {
     ]);
   });
 
+  it('gives GET /rooms/{name}/members the room name and the paging of GET /rooms', () => {
+    const params = Object.fromEntries(
+      doc.paths['/rooms/{name}/members'].get.parameters.map((p) => [p.name, p]),
+    );
+    expect(Object.keys(params).sort()).toEqual(['limit', 'name', 'offset']);
+    expect(params.name).toEqual(doc.paths['/rooms/{name}'].get.parameters[0]);
+    const rooms = Object.fromEntries(doc.paths['/rooms'].get.parameters.map((p) => [p.name, p]));
+    expect(params.limit).toMatchObject({ ...rooms.limit, description: expect.any(String) });
+    expect(params.offset).toMatchObject({ in: 'query', required: false, schema: rooms.offset.schema });
+  });
+
   it.each([
     ['/rooms', '/rooms', 200],
     ['/rooms', '/rooms?limit=1001', 400],
     ['/rooms/{name}', '/rooms/room1', 200],
     ['/rooms/{name}', '/rooms/bad%20name', 400],
     ['/rooms/{name}', '/rooms/nobody-here', 404],
+    ['/rooms/{name}/members', '/rooms/room1/members', 200],
+    ['/rooms/{name}/members', '/rooms/room1/members?offset=-1', 400],
+    ['/rooms/{name}/members', '/rooms/bad%20name/members', 400],
+    ['/rooms/{name}/members', '/rooms/nobody-here/members', 404],
     ['/health', '/health', 200],
     ['/health/ready', '/health/ready', 200],
   ])('describes the body of GET %s as the app sends it (%s, %i)', async (path, url, status) => {

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { type RunningApp, startApp } from './support/app';
 import { eventually } from './support/eventually';
+import { SECRET, sign } from './support/tokens';
 import { connectMany, joinAll, TestClient } from './support/ws-client';
 
 describe('WebSocket protocol (e2e)', () => {
@@ -244,6 +245,199 @@ describe('WebSocket protocol (e2e)', () => {
         message: expect.stringContaining('nobody-here'),
       });
       await request(server.httpUrl).get('/rooms/bad%20name').expect(400);
+    });
+  });
+
+  describe('GET /rooms/:name/members', () => {
+    // An app of its own: tokens verified, and a short leave grace so a departed member's listing can be watched out.
+    const GRACE_MS = 300;
+    let jwt: RunningApp;
+    const mine: TestClient[] = [];
+    const anonymous = async (room: string, name?: string) => {
+      const client = await TestClient.connect(jwt.wsUrl);
+      mine.push(client);
+      await client.request({ type: 'join', room, ...(name !== undefined && { name }) }, 'joined');
+      return client;
+    };
+    const user = async (room: string, sub: string, claims: { name?: string; rooms?: string[] } = {}) => {
+      const client = await TestClient.connect(jwt.wsUrl);
+      mine.push(client);
+      await client.request({ type: 'auth', token: await sign({ sub, ...claims }) }, 'authenticated');
+      await client.request({ type: 'join', room }, 'joined');
+      return client;
+    };
+    const members = (room: string, query = '') =>
+      request(jwt.httpUrl)
+        .get(`/rooms/${room}/members${query}`)
+        .expect(200)
+        .then((r) => r.body);
+    const key = (m: { user?: string; conn?: string }) =>
+      m.user !== undefined ? `u:${m.user}` : `c:${m.conn}`;
+    const inKeyOrder = <T extends { user?: string; conn?: string }>(list: T[]) =>
+      [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+    beforeAll(async () => {
+      jwt = await startApp({ JWT_SECRET: SECRET, PRESENCE_LEAVE_GRACE_MS: String(GRACE_MS) });
+    });
+    afterEach(() => mine.splice(0).forEach((c) => c.close()));
+    afterAll(() => jwt.close());
+
+    it('lists each anonymous connection as a member of its own: name, conn and connections, in key order', async () => {
+      await anonymous('m-anon', 'ann');
+      await anonymous('m-anon', 'bob');
+      await anonymous('m-anon'); // no name: its connection id stands for one
+      const body = await members('m-anon');
+      expect(body).toEqual({
+        name: 'm-anon',
+        count: 3,
+        rev: 3,
+        members: expect.any(Array),
+        limit: 100,
+        offset: 0,
+      });
+      for (const member of body.members) {
+        expect(Object.keys(member).sort()).toEqual(['conn', 'connections', 'name']);
+        expect(member).toEqual({
+          name: expect.any(String),
+          conn: expect.stringMatching(/^\S+$/),
+          connections: 1,
+        });
+      }
+      expect(new Set(body.members.map((m: { conn: string }) => m.conn)).size).toBe(3);
+      const names = body.members.map((m: { name: string }) => m.name);
+      expect(names).toEqual(expect.arrayContaining(['ann', 'bob']));
+      const nameless = body.members.find((m: { name: string }) => m.name !== 'ann' && m.name !== 'bob');
+      expect(nameless.name).toBe(nameless.conn);
+      expect(body.members).toEqual(inKeyOrder(body.members));
+    });
+
+    it('lists a JWT user with two connections once, with connections 2, and keeps it through the grace with 0', async () => {
+      const tab1 = await user('m-user', 'u-alice', { name: 'Alice' });
+      const tab2 = await user('m-user', 'u-alice', { name: 'Alice' });
+      await anonymous('m-user', 'guest');
+      const body = await members('m-user');
+      expect(body).toMatchObject({ name: 'm-user', count: 2, rev: 2 });
+      const alice = { name: 'Alice', user: 'u-alice', connections: 2 };
+      expect(body.members).toEqual([{ name: 'guest', conn: expect.any(String), connections: 1 }, alice]);
+      expect(Object.keys(body.members[1]).sort()).toEqual(['connections', 'name', 'user']);
+
+      tab1.close();
+      await eventually(async () =>
+        expect((await members('m-user')).members[1]).toEqual({ ...alice, connections: 1 }),
+      );
+      expect((await members('m-user')).rev).toBe(2); // closing an extra tab is no leave
+      tab2.close();
+      // Away within the grace: still a member, with no connection.
+      await eventually(async () =>
+        expect(await members('m-user')).toMatchObject({
+          count: 2,
+          rev: 2,
+          members: [{}, { ...alice, connections: 0 }],
+        }),
+      );
+      await eventually(async () =>
+        expect(await members('m-user')).toMatchObject({ count: 1, rev: 3, members: [{ name: 'guest' }] }),
+      );
+    });
+
+    it('pages with limit and offset in key order, with count exact on every page', async () => {
+      const room = 'm-paged';
+      // Joined out of order; anonymous keys (c:) come before users' (u:).
+      for (const sub of ['p4', 'p1', 'p5', 'p3', 'p2']) await user(room, sub);
+      await anonymous(room, 'anon');
+      const all = await members(room);
+      expect(all.count).toBe(6);
+      expect(all.members.map((m: { user?: string }) => m.user)).toEqual([
+        undefined,
+        'p1',
+        'p2',
+        'p3',
+        'p4',
+        'p5',
+      ]);
+      expect(all.members).toEqual(inKeyOrder(all.members));
+
+      const pages = [];
+      for (const offset of [0, 2, 4]) {
+        const page = await members(room, `?limit=2&offset=${offset}`);
+        expect(page).toMatchObject({ name: room, count: 6, rev: all.rev, limit: 2, offset });
+        expect(page.members).toHaveLength(2);
+        pages.push(...page.members);
+      }
+      expect(pages).toEqual(all.members);
+      expect(await members(room, '?offset=5')).toMatchObject({
+        count: 6,
+        members: [all.members[5]],
+        limit: 100,
+      });
+      expect(await members(room, '?offset=6')).toMatchObject({ count: 6, members: [], offset: 6 });
+      expect(await members(room, '?limit=1')).toMatchObject({
+        count: 6,
+        members: [all.members[0]],
+        limit: 1,
+      });
+      expect(await members(room, '?limit=1000&offset=0')).toEqual({ ...all, limit: 1000 });
+    });
+
+    it('agrees with the presence snapshot a follower gets over the WebSocket', async () => {
+      await user('m-agree', 'u-zed', { name: 'Zed' });
+      await anonymous('m-agree', 'amy');
+      const follower = await TestClient.connect(jwt.wsUrl);
+      mine.push(follower);
+      await follower.request({ type: 'join', room: 'm-agree', name: 'fred', presence: true }, 'joined');
+      const snapshot = await follower.next('presence');
+      expect(await members('m-agree')).toMatchObject({
+        count: snapshot.count,
+        rev: snapshot.rev,
+        members: snapshot.members,
+      });
+      expect(snapshot.count).toBe(3);
+    });
+
+    it('answers 404, as GET /rooms/:name does, for a private room and for a room without members', async () => {
+      await user('private:m-club', 'u-ops', { rooms: ['private:*'] });
+      await anonymous('m-public', 'x');
+      const empty = await request(jwt.httpUrl).get('/rooms/m-nobody/members').expect(404);
+      expect(empty.body).toEqual({
+        statusCode: 404,
+        message: 'No room "m-nobody": it has no members',
+        error: 'Not Found',
+      });
+      expect((await request(jwt.httpUrl).get('/rooms/m-nobody').expect(404)).body).toEqual(empty.body);
+      const hidden = await request(jwt.httpUrl).get('/rooms/private:m-club/members').expect(404);
+      expect(hidden.body).toEqual({ ...empty.body, message: 'No room "private:m-club": it has no members' });
+      await request(jwt.httpUrl).get('/rooms/private:m-club/members?limit=2').expect(404);
+      await request(jwt.httpUrl).get('/rooms/m-public/members').expect(200);
+    });
+
+    it.each([
+      ['limit=0', 'limit must not be less than 1'],
+      ['limit=1001', 'limit must not be greater than 1000'],
+      ['limit=x', 'limit must be an integer number'],
+      ['limit=1.5', 'limit must be an integer number'],
+      ['offset=-1', 'offset must not be less than 0'],
+      ['offset=x', 'offset must be an integer number'],
+    ])('refuses ?%s with a JSON 400 saying why', async (query, why) => {
+      await anonymous('m-bad', 'x');
+      const res = await request(jwt.httpUrl).get(`/rooms/m-bad/members?${query}`).expect(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        message: expect.arrayContaining([why]),
+        error: 'Bad Request',
+      });
+    });
+
+    it.each([
+      ['with a space', 'bad%20name'],
+      ['of 65 characters', 'x'.repeat(65)],
+      ['with a letter outside ASCII', 'caf%C3%A9'],
+    ])('refuses a room name %s with a JSON 400', async (_, name) => {
+      const res = await request(jwt.httpUrl).get(`/rooms/${name}/members`).expect(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        message: expect.stringMatching(/^room must be 1 to 64 characters/),
+        error: 'Bad Request',
+      });
     });
   });
 

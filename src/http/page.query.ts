@@ -2,11 +2,12 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
-/** The paging limits of GET /rooms, for the validators and the OpenAPI document alike. */
+/** The paging limits of GET /rooms and GET /rooms/:name/members, for the validators and the OpenAPI document alike. */
 export const PAGE_LIMIT = { min: 1, max: 1000, default: 100 } as const;
 export const PAGE_OFFSET = { min: 0, default: 0 } as const;
 
-export class ListRoomsQuery {
+/** `limit` and `offset` of a paged list. */
+export class PageQuery {
   @ApiPropertyOptional({
     type: 'integer',
     minimum: PAGE_LIMIT.min,
@@ -25,7 +26,7 @@ export class ListRoomsQuery {
     type: 'integer',
     minimum: PAGE_OFFSET.min,
     default: PAGE_OFFSET.default,
-    description: 'Rooms to skip.',
+    description: 'Entries to skip, in the order listed.',
   })
   @IsOptional()
   @Type(() => Number)
