@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page, type WebSocketRoute } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 import request from 'supertest';
 import { WebSocketServer } from 'ws';
 import { loadChatPage } from '../src/page/chat-page';
@@ -17,6 +17,8 @@ import { WsRelay } from './support/ws-relay';
 const SCREENSHOT = join(__dirname, '..', 'test-artifacts', 'chat-page.png');
 const SCREENSHOT_SIGNED_IN = join(__dirname, '..', 'test-artifacts', 'chat-page-private-room.png');
 const WAIT_MS = 15_000;
+/** PRESENCE_LEAVE_GRACE_MS of the member list's server: a member that closed is gone soon after. */
+const GRACE_MS = 300;
 const LOST_LINE = 'Some messages could not be recovered; showing the latest.';
 /** 's001', 's002', ...: no text is a part of another, so each can be waited for on its own. */
 const numbered = (prefix: string, from: number, to: number) =>
@@ -87,8 +89,9 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
     return page;
   }
 
-  async function blank(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 820, height: 620 } });
+  /** A page in a browser context of its own, or another tab in `context`. */
+  async function blank(context?: BrowserContext): Promise<Page> {
+    context ??= await browser.newContext({ viewport: { width: 820, height: 620 } });
     const page = await context.newPage();
     page.setDefaultTimeout(WAIT_MS);
     page.on('dialog', (dialog) => {
@@ -110,6 +113,13 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
 
   async function join(page: Page, name: string, room: string): Promise<void> {
     await page.fill('#name', name);
+    await page.fill('#room', room);
+    await page.press('#room', 'Enter');
+    await page.locator(`#rooms button[data-room="${room}"][aria-current="true"]`).waitFor();
+  }
+
+  /** Joins `room` signed in: the token names the person, so there is no name to fill in. */
+  async function enter(page: Page, room: string): Promise<void> {
     await page.fill('#room', room);
     await page.press('#room', 'Enter');
     await page.locator(`#rooms button[data-room="${room}"][aria-current="true"]`).waitFor();
@@ -147,6 +157,19 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
   /** The texts of the messages shown, in order. */
   const texts = (page: Page) =>
     page.$$eval('#log li:not(.gap) .text', (items) => items.map((p) => p.textContent));
+
+  /** The members the page lists beside the messages, as shown: name, ✓ user if signed in, connections if not 1. */
+  const listed = (page: Page) =>
+    page.$$eval('#people-list li', (items) => items.map((item) => item.textContent));
+
+  /** Waits until the page lists exactly `members`, in its order (by name). */
+  async function lists(page: Page, members: string[]): Promise<void> {
+    await eventually(async () => expect(await listed(page)).toEqual(members), WAIT_MS);
+  }
+
+  /** The names the page lists, alphabetically. */
+  const names = async (page: Page) =>
+    (await page.$$eval('#people-list li .name', (items) => items.map((item) => item.textContent!))).sort();
 
   /** Sends `messages` to `room` from a test client, each once, and waits until the server has handled them. */
   async function sendAll(client: TestClient, room: string, messages: string[]): Promise<void> {
@@ -206,8 +229,9 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
       expect(await seen(carol, 'only here')).toEqual([['dave', 'only here']]);
       dave.close();
 
-      // Alice joined before bob; the page refreshes her count from GET /rooms/lobby.
+      // Alice joined before bob: her count follows the member list, which bob's coming changed.
       await eventually(async () => expect(await alice.textContent('#members')).toBe('2 members'), WAIT_MS);
+      await lists(alice, ['alice', 'bob']);
       await alice.screenshot({ path: SCREENSHOT });
     }, 60_000);
 
@@ -583,6 +607,224 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
     }, 60_000);
   });
 
+  describe('with the member list (presence)', () => {
+    // A short grace, so that a member that closed is gone soon; few members listed, so that a room can
+    // have more than its list shows. JWT_SECRET: a page may sign in, in the open mode's default.
+    const settings = {
+      JWT_SECRET: SECRET,
+      PRESENCE_LEAVE_GRACE_MS: String(GRACE_MS),
+      PRESENCE_MAX_MEMBERS: '5',
+    };
+    let server: RunningApp;
+    const pages: Page[] = [];
+    const clients: TestClient[] = [];
+    const person = async (path = '/') => {
+      const page = await open(`${server.httpUrl}${path}`);
+      pages.push(page);
+      return page;
+    };
+    /** A client of the test's in `room`, under `name`, following the room's presence or not. */
+    const client = async (room: string, name: string, presence = false) => {
+      const joiner = await TestClient.connect(server.wsUrl);
+      clients.push(joiner);
+      await joiner.request({ type: 'join', room, name, ...(presence && { presence }) }, 'joined');
+      return joiner;
+    };
+
+    beforeAll(async () => {
+      server = await startApp(settings);
+    });
+    afterEach(async () => {
+      clients.splice(0).forEach((joiner) => joiner.close());
+      await Promise.all(pages.splice(0).map((page) => page.context().close()));
+    });
+    afterAll(() => server.close());
+
+    it('shows on each of two pages in a room both members, and the count from the list', async () => {
+      const [alice, bob] = [await person(), await person()];
+      await join(alice, 'alice', 'roster');
+      await join(bob, 'bob', 'roster');
+
+      for (const page of [alice, bob]) {
+        await lists(page, ['alice', 'bob']);
+        expect(await page.textContent('#members')).toBe('2 members');
+        expect(await page.textContent('#people-more')).toBe('');
+      }
+    }, 60_000);
+
+    it('lists a client that joins, and takes it off once it has closed and the grace has passed', async () => {
+      const alice = await person();
+      await join(alice, 'alice', 'comings');
+      const dave = await client('comings', 'dave');
+      const erin = await client('comings', 'erin', true);
+      await lists(alice, ['alice', 'dave', 'erin']);
+      expect(await alice.textContent('#members')).toBe('3 members');
+
+      const closedAt = Date.now();
+      dave.close();
+      await lists(alice, ['alice', 'erin']);
+      // Not before the grace: a member back within it would have been neither gone nor come again.
+      expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS);
+      expect(await alice.textContent('#members')).toBe('2 members');
+      erin.close();
+      await lists(alice, ['alice']);
+      expect(await alice.textContent('#members')).toBe('1 member');
+    }, 60_000);
+
+    it('joins again with presence after a reconnect, and lists the room as it is then, whatever it missed', async () => {
+      const [[alice, relay], bob] = [await relayedTo(server.httpUrl, pages), await person()];
+      await join(alice, 'alice', 'again');
+      await join(bob, 'bob', 'again');
+      await lists(alice, ['alice', 'bob']);
+
+      // The network goes without alice's page noticing: it misses carol coming and bob going.
+      relay.down = true;
+      const carol = await client('again', 'carol', true);
+      await bob.context().close();
+      await eventually(
+        async () => {
+          const frame = await carol.next();
+          expect(frame.type === 'presence_diff' && frame.leaves.map((left: Frame) => left.name)).toEqual([
+            'bob',
+          ]);
+        },
+        WAIT_MS,
+        0,
+      );
+      expect(await listed(alice)).toEqual(['alice', 'bob']);
+
+      relay.down = false;
+      relay.drop();
+      await alice.locator('#status[data-state="online"]').waitFor();
+      // Its old connection is a member of its own until the grace has passed, then leaves.
+      await lists(alice, ['alice', 'carol']);
+      expect(await alice.textContent('#members')).toBe('2 members');
+    }, 60_000);
+
+    it('lists two tabs of one signed-in user once, with its connections counted, and keeps it while one tab is open', async () => {
+      const token = await sign({ sub: 'alice', name: 'Alice' });
+      const first = await person(`/#token=${token}`);
+      const second = await blank(first.context());
+      await second.goto(`${server.httpUrl}/#token=${token}`);
+      await second.locator('#status[data-state="online"]').waitFor();
+      await enter(first, 'tabs');
+      await lists(first, ['Alice ✓ alice']);
+      await enter(second, 'tabs');
+      const bob = await person();
+      await join(bob, 'bob', 'tabs');
+
+      await lists(second, ['Alice ✓ alice · 2 connections', 'bob']);
+      await lists(bob, ['Alice ✓ alice · 2 connections', 'bob']);
+      // A second tab sends those already there nothing: the first lists Alice once, as its list came.
+      await eventually(async () => expect(await names(first)).toEqual(['Alice', 'bob']), WAIT_MS);
+      for (const page of [first, second, bob]) expect(await page.textContent('#members')).toBe('2 members');
+
+      // One tab closes: Alice is still there, well past the grace.
+      await second.close();
+      await pause(3 * GRACE_MS);
+      for (const page of [first, bob]) {
+        expect(await names(page)).toEqual(['Alice', 'bob']);
+        expect(await page.textContent('#members')).toBe('2 members');
+      }
+    }, 60_000);
+
+    it("shows a member's name as text: markup in it is listed as typed, creating no element and running nothing", async () => {
+      const [alice, bob] = [await person(), await person()];
+      await join(alice, '<b>x</b>', 'marks');
+      await client('marks', '<img src=x onerror=alert(1)>');
+      await join(bob, 'bob', 'marks');
+
+      for (const page of [alice, bob]) {
+        await eventually(
+          async () =>
+            expect(await names(page)).toEqual(['<b>x</b>', '<img src=x onerror=alert(1)>', 'bob'].sort()),
+          WAIT_MS,
+        );
+        expect(await page.$$eval('#people b, #people img', (found) => found.length)).toBe(0);
+      }
+      // afterEach checks no dialog opened
+    }, 60_000);
+
+    it('says how many more members there are than it lists, and counts them all', async () => {
+      for (const name of numbered('m', 1, 6)) await client('crowd', name);
+      const alice = await person();
+      await join(alice, 'alice', 'crowd');
+
+      await alice.locator('#people-more', { hasText: 'and 2 more' }).waitFor();
+      expect(await listed(alice)).toHaveLength(5);
+      expect(await alice.textContent('#members')).toBe('7 members');
+      await client('crowd', 'm007');
+      await alice.locator('#members', { hasText: '8 members' }).waitFor();
+      // The newcomer's diff adds it to the list: still two not listed.
+      expect(await listed(alice)).toHaveLength(6);
+      expect(await alice.textContent('#people-more')).toBe('and 2 more');
+    }, 60_000);
+
+    it('replaces its list with each snapshot, and applies only the diffs past the last one', async () => {
+      const page = await blank();
+      pages.push(page);
+      const tap = await Tap.install(page);
+      await page.goto(server.httpUrl);
+      await page.locator('#status[data-state="online"]').waitFor();
+      await join(page, 'alice', 'revs');
+      await lists(page, ['alice']);
+      expect(tap.sentOf('join')).toEqual([{ type: 'join', room: 'revs', name: 'alice', presence: true }]);
+
+      // From here the test plays the server: nobody else comes to this room, so it sends nothing more.
+      const member = (name: string, connections = 1) => ({ name, conn: `c-${name}`, connections });
+      tap.toPage({
+        type: 'presence',
+        room: 'revs',
+        rev: 10,
+        count: 2,
+        members: [member('ann'), member('ben')],
+        truncated: false,
+      });
+      await lists(page, ['ann', 'ben']);
+      // Not past the snapshot: already in it, and not applied.
+      tap.toPage({
+        type: 'presence_diff',
+        room: 'revs',
+        rev: 10,
+        count: 3,
+        joins: [member('old')],
+        leaves: [],
+      });
+      tap.toPage({
+        type: 'presence_diff',
+        room: 'revs',
+        rev: 11,
+        count: 2,
+        joins: [member('cat')],
+        leaves: [{ name: 'ben', conn: 'c-ben' }],
+      });
+      // Frames are read in order: once cat shows, the diff before it was read too.
+      await lists(page, ['ann', 'cat']);
+      expect(await page.textContent('#members')).toBe('2 members');
+
+      // A snapshot with a lower rev (revs start over, as after Redis came back) replaces the list all the same.
+      tap.toPage({
+        type: 'presence',
+        room: 'revs',
+        rev: 2,
+        count: 1200,
+        members: [member('dan'), { name: 'Eve', user: 'eve', connections: 3 }, member('gil', 0)],
+        truncated: true,
+      });
+      tap.toPage({
+        type: 'presence_diff',
+        room: 'revs',
+        rev: 3,
+        count: 1201,
+        joins: [member('fay')],
+        leaves: [],
+      });
+      await lists(page, ['dan', 'Eve ✓ eve · 3 connections', 'fay', 'gil · away']);
+      expect(await page.textContent('#members')).toBe('1201 members');
+      expect(await page.textContent('#people-more')).toBe('and 1197 more');
+    }, 60_000);
+  });
+
   describe('with tokens', () => {
     // Tolerance 0, so a token's expiry is on time; a short AUTH_TIMEOUT_MS, so a page without one is closed
     // soon (though not before a test has loaded the page, filled in a form and had its refusal: 1 s was too tight).
@@ -630,12 +872,6 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
 
     const signedIn = async (server: RunningApp, token: string) => visit(server, `/#token=${token}`);
 
-    async function enter(page: Page, room: string): Promise<void> {
-      await page.fill('#room', room);
-      await page.press('#room', 'Enter');
-      await page.locator(`#rooms button[data-room="${room}"][aria-current="true"]`).waitFor();
-    }
-
     async function giveToken(page: Page, token: string): Promise<void> {
       await page.fill('#token', token);
       await page.press('#token', 'Enter');
@@ -657,8 +893,9 @@ describeWith('chromium', 'chromium', 'the chat page in Chromium (e2e)', () => {
 
       await enter(alice, 'private:team-7:a');
       await enter(bob, 'private:team-7:a');
-      // GET /rooms/:name does not show a private room, so the count stays the one from joining.
-      await bob.locator('#members', { hasText: '2 members when you joined' }).waitFor();
+      // The member list comes for a private room too (GET /rooms/:name never shows one).
+      await lists(bob, ['Alice ✓ alice', 'Bob ✓ bob']);
+      expect(await bob.textContent('#members')).toBe('2 members');
       await say(alice, 'Hi Bob');
       expect(await seen(bob, 'Hi Bob')).toEqual([['Alice ✓ alice', 'Hi Bob']]);
       await say(bob, 'Hello Alice');

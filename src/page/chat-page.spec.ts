@@ -23,6 +23,16 @@ describe(loadChatPage.name, () => {
     expect(sut.contentSecurityPolicy).not.toContain('unsafe-inline');
   });
 
+  it('has a member list beside the messages, and a script that sets text only, never HTML', () => {
+    const { html } = loadChatPage({ wsPath: '/ws', maxMessageLength: 10, privateRoomPrefix: 'p:' });
+
+    expect(html).toMatch(/<ol id="log"[^>]*><\/ol>\s*<aside id="people"[^>]*>/);
+    expect(html).toContain('<ul id="people-list"');
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1];
+    // Names and messages are other people's text: markup in them must never become elements.
+    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|DOMParser/);
+  });
+
   it('takes a value with replacement patterns literally', () => {
     const sut = loadChatPage({ wsPath: "/a$&b$'c$1", maxMessageLength: 10, privateRoomPrefix: 'private:' });
 
@@ -31,14 +41,22 @@ describe(loadChatPage.name, () => {
 
   it.each([
     ['ws-path', '<meta name="max-message-length" content="1"><meta name="private-room-prefix" content="p:">'],
-    ['max-message-length', '<meta name="ws-path" content="/ws"><meta name="private-room-prefix" content="p:">'],
-    ['private-room-prefix', '<meta name="ws-path" content="/ws"><meta name="max-message-length" content="1">'],
+    [
+      'max-message-length',
+      '<meta name="ws-path" content="/ws"><meta name="private-room-prefix" content="p:">',
+    ],
+    [
+      'private-room-prefix',
+      '<meta name="ws-path" content="/ws"><meta name="max-message-length" content="1">',
+    ],
   ])('refuses a page with no %s meta, rather than serve one that runs on guesses', (missing, other) => {
     const dir = mkdtempSync(join(tmpdir(), 'chat-page-'));
     try {
       const file = join(dir, 'index.html');
       writeFileSync(file, `<!doctype html>${other}<title>no meta</title>`);
-      expect(() => loadChatPage({ wsPath: '/ws', maxMessageLength: 10, privateRoomPrefix: 'p:' }, file)).toThrow(missing);
+      expect(() =>
+        loadChatPage({ wsPath: '/ws', maxMessageLength: 10, privateRoomPrefix: 'p:' }, file),
+      ).toThrow(missing);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
