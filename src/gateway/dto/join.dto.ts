@@ -1,4 +1,4 @@
-import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
 import { CharLength } from './chars';
 import { IsPosition } from './position-field';
 import { IsRoomName } from './room-field';
@@ -25,7 +25,8 @@ export class JoinDto {
   since?: { epoch: string; offset: number };
 
   /** true: a snapshot of the room's members after `joined`, then a diff as they come and go; false on a repeat join: no more. */
-  @IsOptional()
+  // Absent is fine; null is not a boolean (where @IsOptional would let it through).
+  @ValidateIf((_, value) => value !== undefined)
   @IsBoolean()
   presence?: boolean;
 }
