@@ -33,6 +33,7 @@ interface Document {
 const MAX_ROOMS = 3;
 const MAX_LENGTH = 100;
 const MAX_RECOVER = 7;
+const MAX_MEMBERS = 50;
 
 describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
   let server: RunningApp;
@@ -58,6 +59,9 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
       MAX_MESSAGE_LENGTH: String(MAX_LENGTH),
       MAX_RECOVER: String(MAX_RECOVER),
       JWT_SECRET: EXAMPLE_JWT_SECRET,
+      // A member leaves as its last connection goes, so a test sees the leave's diff at once.
+      PRESENCE_LEAVE_GRACE_MS: '0',
+      PRESENCE_MAX_MEMBERS: String(MAX_MEMBERS),
     });
     ({ text, body: doc } = await request(server.httpUrl).get('/asyncapi.json').expect(200));
   });
@@ -156,7 +160,9 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
       messages: refs('history'),
       reply: { messages: refs('historyReply', 'error') },
     });
-    expect(operations.join.reply!.messages).toEqual(refs('joined', 'roomMessage', 'error'));
+    expect(operations.join.reply!.messages).toEqual(
+      refs('joined', 'roomMessage', 'presenceSnapshot', 'error'),
+    );
     expect(operations.message.reply!.messages).toEqual(refs('ack', 'error'));
     expect(operations.replyHistory).toMatchObject({ action: 'send', messages: refs('historyReply') });
     expect(operations.replyAck).toMatchObject({ action: 'send', messages: refs('ack') });
@@ -219,6 +225,69 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
     const page = await back.request({ type: 'history', room, before: at.offset + 2, limit: 1 }, 'history');
     expect(page).toMatchObject({ messages: [replies[1]], more: false });
     expectDocumented('history', page, operation('history').reply!.messages.map(deref));
+  });
+
+  it('documents presence: join with presence, the snapshot, its diffs and a snapshot asked for', () => {
+    const { operations, channels } = doc;
+    const refs = (...keys: string[]) => keys.map((key) => ({ $ref: `#/channels/chat/messages/${key}` }));
+    expect(operations.presence).toMatchObject({
+      action: 'receive',
+      messages: refs('presence'),
+      reply: { messages: refs('presenceSnapshot', 'error') },
+    });
+    expect(operations.replyPresence).toMatchObject({ action: 'send', messages: refs('presenceSnapshot') });
+    expect(operations.deliverPresenceDiff).toMatchObject({ action: 'send', messages: refs('presenceDiff') });
+    const { messages } = channels.chat;
+    const [join] = (messages.join.payload as { anyOf: Array<{ properties: Record<string, any> }> }).anyOf;
+    expect(join.properties.presence).toMatchObject({ type: 'boolean' });
+    const snapshot = messages.presenceSnapshot.payload as {
+      required: string[];
+      properties: Record<string, any>;
+    };
+    expect(snapshot.required).toEqual(['type', 'room', 'rev', 'count', 'members', 'truncated']);
+    expect(snapshot.properties.members.maxItems).toBe(MAX_MEMBERS);
+    const diff = messages.presenceDiff.payload as { required: string[] };
+    expect(diff.required).toEqual(['type', 'room', 'rev', 'count', 'joins', 'leaves']);
+    const member = ajv.compile(snapshot.properties.members.items);
+    expect(member({ name: 'a', user: 'u', connections: 1 })).toBe(true);
+    expect(member({ name: 'a', conn: 'c', connections: 1 })).toBe(true);
+    expect(member({ name: 'a', user: 'u', conn: 'c', connections: 1 })).toBe(false);
+    expect(member({ name: 'a', connections: 1 })).toBe(false);
+    expect(JSON.stringify(doc)).toContain(`at most ${MAX_MEMBERS} members (PRESENCE_MAX_MEMBERS)`);
+  });
+
+  it('documents what a follower gets: the snapshot, a diff per change, and a snapshot asked for', async () => {
+    const room = 'doc-presence';
+    const [follower, user, tab, guest] = [await connect(), await connect(), await connect(), await connect()];
+    const token = doc.channels.chat.messages.auth.examples[0].payload as { token: string };
+    for (const client of [user, tab])
+      await client.request({ type: 'auth', token: token.token }, 'authenticated');
+    const joinReplies = operation('join').reply!.messages.map(deref);
+
+    const first = [
+      await follower.request({ type: 'join', room, name: 'follower', presence: true }, 'joined'),
+    ];
+    first.push(await follower.next('presence'));
+    for (const frame of first) expectDocumented('join-presence', frame, joinReplies);
+    expect(first[1]).toMatchObject({ rev: 1, count: 1, truncated: false });
+
+    await user.request({ type: 'join', room }, 'joined');
+    await tab.request({ type: 'join', room }, 'joined'); // a second tab of the same user: no diff
+    await guest.request({ type: 'join', room, name: 'guest' }, 'joined');
+    guest.close();
+    // Alice joined (rev 2), the guest joined (3) and left (4): one diff, or more if a window ended between.
+    const diffs = [await follower.next('presence_diff')];
+    while (diffs.at(-1)!.rev < 4) diffs.push(await follower.next('presence_diff'));
+    for (const frame of diffs) expectDocumented('presence_diff', frame, sentMessages());
+    expect(diffs.at(-1)).toMatchObject({ rev: 4, count: 2 });
+
+    const asked = await follower.request({ type: 'presence', room }, 'presence');
+    expectDocumented('presence', asked, operation('presence').reply!.messages.map(deref));
+    expect(asked).toMatchObject({ rev: 4, count: 2, truncated: false });
+    expect(asked.members).toEqual([
+      expect.objectContaining({ name: 'follower', connections: 1 }),
+      { name: 'Alice', user: 'user-1', connections: 2 },
+    ]);
   });
 
   /** Every example of every message a client sends, with its operation and recipe. */

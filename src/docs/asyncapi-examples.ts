@@ -15,6 +15,8 @@ import {
   senderJson,
   unpositionedJson,
 } from '../gateway/frames';
+import { presenceDiffJson, presenceJson } from '../presence/presence-frames';
+import type { Member } from '../presence/presence-store';
 import { ROOM_NAME_RULE } from '../rooms/room-name';
 import type { PayloadSchemas } from './asyncapi-payloads';
 
@@ -81,6 +83,26 @@ const CID = 'c-7f3a9e01';
 const AT_41 = { epoch: EPOCH, offset: 41 };
 const AT_43 = { epoch: EPOCH, offset: 43 };
 
+/*
+ * One story for the presence examples: in room1 at rev 7, bob (anonymous) and Alice (verified,
+ * in two tabs); then carol comes and bob goes; then dave comes and goes within one window.
+ */
+const BOB: Member = { name: 'bob', conn: 'Qm7xZ2pL0aKd', connections: 1 };
+const ALICE_TABS: Member = { name: 'Alice', user: 'user-1', connections: 2 };
+const CAROL: Member = { name: 'carol', user: 'user-3', connections: 1 };
+const snapshot = (rev: number, count: number, members: Member[]) =>
+  JSON.parse(presenceJson('room1', rev, count, members));
+const diff = (rev: number, count: number, joins: Member[], leaves: Member[]) =>
+  JSON.parse(
+    presenceDiffJson(
+      'room1',
+      rev,
+      count,
+      joins,
+      leaves.map(({ connections: _, ...info }) => info),
+    ),
+  );
+
 type ClientExample = [
   name: string,
   summary: string,
@@ -144,6 +166,13 @@ export function examples(
         'Join after a reconnect with the last position seen in the room: `joined` says whether the messages ' +
           "missed since follow (here the epoch is not the room's, so `recovered:false` and none do)",
         { ...JOIN_ROOM1, since: { epoch: EPOCH, offset: 41 } },
+        { type: 'joined' },
+      ],
+      [
+        'join-presence',
+        'Join and follow who is in the room: `joined`, then (within PRESENCE_WINDOW_MS) a `presence` snapshot, ' +
+          'then a `presence_diff` as members come and go',
+        { ...JOIN_ROOM1, name: 'alice', presence: true },
         { type: 'joined' },
       ],
     ),
@@ -226,6 +255,21 @@ export function examples(
         error('not_in_room'),
       ],
     ),
+    presence: client(
+      [
+        'presence',
+        'A snapshot of the members of a room you are in (within PRESENCE_WINDOW_MS)',
+        { type: 'presence', room: 'room1' },
+        { type: 'presence' },
+        [JOIN_ROOM1],
+      ],
+      [
+        'presence-not-member',
+        'Of a room you are not in',
+        { type: 'presence', room: 'room2' },
+        error('not_in_room'),
+      ],
+    ),
     broadcast: client([
       'broadcast',
       'To every connection',
@@ -261,6 +305,12 @@ export function examples(
         'bad-limit',
         `A history \`limit\` over ${HISTORY_MAX_LIMIT}`,
         { type: 'history', room: 'room1', limit: HISTORY_MAX_LIMIT + 1 },
+        error('invalid_payload'),
+      ],
+      [
+        'bad-presence',
+        'A join whose `presence` is not a boolean (the join does not happen)',
+        { type: 'join', room: 'room1', presence: 'yes' },
         error('invalid_payload'),
       ],
       ['not-an-object', 'JSON that is not an object', [], error('invalid_payload')],
@@ -342,6 +392,36 @@ export function examples(
         'reset-gap',
         'Messages this instance could not fetch again: go on from offset 57, and reload with `history`',
         JSON.parse(resetJson('room1', EPOCH, 57)),
+      ],
+    ),
+    presenceSnapshot: server(
+      [
+        'presence',
+        'room1 at rev 7: bob, anonymous, and Alice, verified, in two tabs (ordered by key: `c:` before `u:`)',
+        snapshot(7, 2, [BOB, ALICE_TABS]),
+      ],
+      [
+        'presence-grace',
+        'Alice closed both tabs less than PRESENCE_LEAVE_GRACE_MS ago: still a member, with no connection',
+        snapshot(7, 2, [BOB, { ...ALICE_TABS, connections: 0 }]),
+      ],
+      [
+        'presence-truncated',
+        'More members than PRESENCE_MAX_MEMBERS (here as if it were 2): the first ones by key, `truncated`; ' +
+          '`count` is exact',
+        snapshot(4021, 1500, [BOB, ALICE_TABS]),
+      ],
+    ),
+    presenceDiff: server(
+      [
+        'presence_diff',
+        'After the snapshot at rev 7: carol came (her first connection) and bob went (his last, gone for the grace)',
+        diff(9, 2, [CAROL], [BOB]),
+      ],
+      [
+        'presence_diff-coalesced',
+        'dave came and went within one PRESENCE_WINDOW_MS: one frame, dave in `leaves` only, `rev` up by two',
+        diff(11, 2, [], [{ name: 'dave', conn: 'Zt4wY9cQ1mRb', connections: 0 }]),
       ],
     ),
     error: server(

@@ -11,7 +11,7 @@ import { ROOM_NAME_MAX_LENGTH, ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../room
 type Schema = Record<string, unknown>;
 
 /** The JSON Schema of every frame, built from the rules the gateway enforces and the running limits. */
-export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
+export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength' | 'presence'>) {
   const room: Schema = {
     type: 'string',
     minLength: 1,
@@ -107,11 +107,12 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
       '`joined` then says `recovered:true` and the `missed` messages after it follow, or `recovered:false` ' +
       'and none do: never a part. Ignored when the connection is in the room already.',
   };
+  const presence = presenceSchemas(config.presence, room, user);
   const roomMessage = (offsetRule: string[]) =>
     serverFrame('message', { room, message, ...delivery, offset }, ['user', ...offsetRule]);
   return {
     auth: clientFrame('auth', { token }, ['token']),
-    join: clientFrame('join', { room, name, since }, ['room']),
+    join: clientFrame('join', { room, name, since, presence: presence.follow }, ['room']),
     leave: clientFrame('leave', { room }, ['room']),
     message: clientFrame('message', { message, room, cid }, ['message']),
     history: clientFrame(
@@ -132,6 +133,11 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
           description: 'The most messages in the reply.',
         },
       },
+      ['room'],
+    ),
+    presence: clientFrame(
+      'presence',
+      { room: { ...room, description: 'A room you are in (your join of it complete).' } },
       ['room'],
     ),
     broadcast: clientFrame('broadcast', { message }, ['message']),
@@ -227,8 +233,107 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength'>) {
           'may have missed are not replayed: reload with `history`.',
       },
     }),
+    presenceSnapshot: presence.snapshot,
+    presenceDiff: presence.diff,
     error: errorFrameSchema(cid),
   };
+}
+
+/** `join`'s `presence`, and the two frames a room's presence comes in. */
+function presenceSchemas(config: AppConfig['presence'], room: Schema, user: Schema) {
+  const follow: Schema = {
+    type: 'boolean',
+    description:
+      "true: after `joined` (and any `missed` messages), within PRESENCE_WINDOW_MS, a `presence` snapshot of the room's " +
+      'members, then a `presence_diff` as members come and go, for as long as this connection stays in the ' +
+      'room; a repeat join with true sends a fresh snapshot. false, on a repeat join: no more `presence_diff`. ' +
+      'Absent: none of these frames (a repeat join without it changes nothing).',
+  };
+  const rev: Schema = {
+    type: 'integer',
+    minimum: 0,
+    description:
+      "The room's presence revision: it goes up by one with each join or leave of a member. Apply a " +
+      '`presence_diff` only if its `rev` is above that of your last snapshot.',
+  };
+  const count: Schema = { type: 'integer', minimum: 0, description: 'The number of members, exact.' };
+  const identity = {
+    name: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "A user's token `name` (else its `sub`); an anonymous connection's name from `join` (else its id). The " +
+        'name the member had when it joined the room.',
+    },
+    user: {
+      ...user,
+      description:
+        "A verified user: its token's `sub`. All its connections are this one member. Key members by `user` " +
+        'when present, else by `conn`.',
+    },
+    conn: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'An anonymous connection, a member of its own: its connection id. Present only without `user`.',
+    },
+  };
+  // A member has `user` or `conn`, never both.
+  const oneKey = { oneOf: [{ required: ['user'] }, { required: ['conn'] }] };
+  const member: Schema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'connections'],
+    properties: {
+      ...identity,
+      connections: {
+        type: 'integer',
+        minimum: 0,
+        description:
+          "The member's connections in the room, on every instance. 0 while its last one is away, for up to " +
+          `${config.graceMs} ms (PRESENCE_LEAVE_GRACE_MS): one back by then makes no leave and no join.`,
+      },
+    },
+    ...oneKey,
+  };
+  const gone: Schema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: identity,
+    ...oneKey,
+  };
+  const snapshot = serverFrame('presence', {
+    room,
+    rev,
+    count,
+    members: {
+      type: 'array',
+      maxItems: config.maxMembers,
+      items: member,
+      description:
+        `Ordered by member key (\`u:<user>\`, \`c:<conn>\`, in code-unit order), at most ${config.maxMembers} ` +
+        '(PRESENCE_MAX_MEMBERS). Replace your list with it.',
+    },
+    truncated: { type: 'boolean', description: 'true when `count` is more than `members` lists.' },
+  });
+  const diff = serverFrame('presence_diff', {
+    room,
+    rev: { ...rev, description: "The room's presence revision after the last change this frame carries." },
+    count: { ...count, description: 'The number of members at `rev`, exact.' },
+    joins: {
+      type: 'array',
+      items: member,
+      description: 'Members that are in the room now and were not before: add or replace them.',
+    },
+    leaves: {
+      type: 'array',
+      items: gone,
+      description:
+        'Members gone from the room (one that joined and left within one window is here only): remove them.',
+    },
+  });
+  return { follow, snapshot, diff };
 }
 
 // The gateway's default for `limit` (src/gateway/chat.gateway.ts).

@@ -19,6 +19,7 @@ export class AsyncApiController {
       maxRoomsPerConnection: config.get('maxRoomsPerConnection', { infer: true }),
       maxPayloadBytes: config.get('maxPayloadBytes', { infer: true }),
       history: config.get('history', { infer: true }),
+      presence: config.get('presence', { infer: true }),
     });
     this.listen = { host: config.get('host', { infer: true }), port: config.get('port', { infer: true }) };
   }

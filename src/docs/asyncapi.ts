@@ -7,7 +7,7 @@ import { SERVICE } from './service-info';
 /** The settings the protocol's limits come from. */
 type ProtocolConfig = Pick<
   AppConfig,
-  'wsPath' | 'maxMessageLength' | 'maxRoomsPerConnection' | 'maxPayloadBytes' | 'history'
+  'wsPath' | 'maxMessageLength' | 'maxRoomsPerConnection' | 'maxPayloadBytes' | 'history' | 'presence'
 >;
 
 type MessageKey = keyof PayloadSchemas;
@@ -16,7 +16,8 @@ const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?
   auth: { name: 'auth', summary: 'Authenticate with a JWT, or refresh with a fresh one for the same user.' },
   join: {
     name: 'join',
-    summary: 'Join a room; `name` sets your display name; `since` recovers what you missed.',
+    summary:
+      'Join a room; `name` sets your display name; `since` recovers what you missed; `presence` follows who is in it.',
   },
   leave: { name: 'leave', summary: 'Leave a room.' },
   message: {
@@ -27,6 +28,7 @@ const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?
     name: 'history',
     summary: 'Ask for the newest messages of a room you are in, or those before an offset.',
   },
+  presence: { name: 'presence', summary: 'Ask for a snapshot of the members of a room you are in.' },
   broadcast: { name: 'broadcast', summary: 'Send to every open connection, yours included.' },
   echo: { name: 'echo', summary: 'Have a message sent back to you alone.' },
   notJson: { name: 'text', summary: 'A text frame that is not JSON.', contentType: 'text/plain' },
@@ -57,6 +59,15 @@ const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?
     name: 'reset',
     summary: 'Continuity in the room was lost: go on from this position, and reload with `history`.',
   },
+  presenceSnapshot: {
+    name: 'presence',
+    summary: "A room's members at `rev`: replace your list with them.",
+  },
+  presenceDiff: {
+    name: 'presence_diff',
+    summary:
+      'Members who came (`joins`) and went (`leaves`), up to `rev`: apply it over a snapshot with a lower `rev`.',
+  },
   error: { name: 'error', summary: 'A frame was refused; nothing changed and the connection stays open.' },
 };
 
@@ -69,8 +80,10 @@ const REQUESTS: Record<string, { messages: MessageKey[]; replies: MessageKey[]; 
   },
   join: {
     messages: ['join'],
-    replies: ['joined', 'roomMessage', 'error'],
-    summary: 'Join a room: `joined`, then, with `since` and `recovered:true`, the `missed` messages',
+    replies: ['joined', 'roomMessage', 'presenceSnapshot', 'error'],
+    summary:
+      'Join a room: `joined`, then, with `since` and `recovered:true`, the `missed` messages; then, with ' +
+      '`presence:true`, a `presence` snapshot (and `presence_diff` frames after it: deliverPresenceDiff)',
   },
   leave: { messages: ['leave'], replies: ['left', 'error'], summary: 'Leave a room' },
   message: {
@@ -84,6 +97,11 @@ const REQUESTS: Record<string, { messages: MessageKey[]; replies: MessageKey[]; 
     messages: ['history'],
     replies: ['historyReply', 'error'],
     summary: "Read a room's history, newest first in pages, each page oldest first",
+  },
+  presence: {
+    messages: ['presence'],
+    replies: ['presenceSnapshot', 'error'],
+    summary: "Ask for a snapshot of a room's members (a connection that follows the room goes on from it)",
   },
   broadcast: { messages: ['broadcast'], replies: ['broadcastMessage', 'error'], summary: 'Broadcast' },
   echo: { messages: ['echo'], replies: ['echoReply', 'error'], summary: 'Echo' },
@@ -111,6 +129,16 @@ const DELIVERIES: Record<string, { message: MessageKey; summary: string }> = {
     message: 'reset',
     summary:
       "To a room's members on an instance that lost continuity in the room (never in reply to a frame)",
+  },
+  replyPresence: {
+    message: 'presenceSnapshot',
+    summary: 'Reply to presence, and to a join with `presence:true` (after `joined` and any missed messages)',
+  },
+  deliverPresenceDiff: {
+    message: 'presenceDiff',
+    summary:
+      "To a connection that joined a room with `presence:true`: the room's members who came and went, at most " +
+      'one frame per room per PRESENCE_WINDOW_MS (never in reply to a frame)',
   },
   replyError: { message: 'error', summary: 'Reply to a frame refused' },
 };
@@ -192,6 +220,7 @@ function description(config: ProtocolConfig): string {
     protocol.join(' '),
     auth.join(' '),
     continuity(config.history).join(' '),
+    presence(config.presence).join(' '),
     `Close codes. ${closes.join(' ')}`,
     recipes.join(' '),
   ].join('\n\n');
@@ -222,5 +251,25 @@ function continuity(history: ProtocolConfig['history']): string[] {
     "`history` with `before` set to the oldest offset shown. Replays and history hold the room's messages",
     'as delivered, yours too: match yours by the `id` in their ack. The README\'s "Continuity" section',
     'says more.',
+  ];
+}
+
+/** Who is in a room: members, the frames, the grace, revs and the client's rule (the README's "Presence" says more). */
+function presence(config: ProtocolConfig['presence']): string[] {
+  return [
+    "Presence. A room's members: an authenticated connection counts as its user (its token's `sub`, as `user`),",
+    'however many of its connections are in the room (`connections` counts them); an anonymous connection is',
+    'a member of its own (its id, as `conn`). A `join` with `presence:true` gets, after `joined`, a `presence`',
+    'snapshot, then `presence_diff` frames as members come and go, until it leaves the room (or joins again',
+    'with `presence:false`); `{"type":"presence","room":...}` asks for a snapshot of a room you are in.',
+    'Connections that never ask get no presence frame. A member joins when its first connection enters and',
+    `leaves when its last one has been gone for ${config.graceMs} ms (PRESENCE_LEAVE_GRACE_MS): one back by`,
+    'then makes neither a leave nor a join, and opening or closing an extra tab sends nothing. `rev` goes up',
+    'by one with each join or leave. A client replaces its list on every snapshot and applies a diff only if',
+    "its `rev` is above the last snapshot's; a diff never comes before the snapshot it follows. Changes within",
+    `${config.windowMs} ms (PRESENCE_WINDOW_MS) go out as one diff, each changed member once (in \`joins\` if`,
+    'it is there now, in `leaves` if not), and snapshots asked for within it as one frame. A snapshot lists at',
+    `most ${config.maxMembers} members (PRESENCE_MAX_MEMBERS), ordered by key, with \`truncated:true\` past`,
+    'that; `count` is always exact.',
   ];
 }
