@@ -51,6 +51,10 @@ async function onRedis(
       await sleep(graceMs + 50);
       await presence.sweep();
     },
+    reap: async () => {
+      await sleep(60);
+      await nodes[0].heartbeat(50); // node 1 silent for longer than 50 ms: reaped
+    },
     close: async () => {
       listener.off(publish === 'SPUBLISH' ? 'smessage' : 'message', hear);
       await (publish === 'SPUBLISH'

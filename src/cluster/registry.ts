@@ -98,13 +98,18 @@ T, PUB, GRACE = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local now = now_ms()
 local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))) do
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]), 'WITHSCORES')
+for i = 1, #stale, 2 do
+  local id = stale[i]
   remove_node(KEYS[1], ARGV[3] .. id)
-  node_drops(id)
+  -- Its members' grace began when it went silent, not when it was noticed: they leave within
+  -- 3 heartbeats plus the grace of its death, however late in a heartbeat it died.
+  node_drops(id, tonumber(stale[i + 1]) + tonumber(ARGV[2]))
   redis.call('HDEL', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('ZREM', KEYS[2], id)
 end
+sweep()
 return present and 1 or 0`,
   },
   // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, tag, publish command, grace.

@@ -39,8 +39,9 @@ local function member_leaves(room, key)
   if redis.call('ZCARD', pm) == 0 then redis.call('DEL', pc) end
 end
 -- A member's connections on every node change by delta. Its first one makes it join, or
--- brings it back within the grace, silently; with its last one gone it waits out the grace.
-local function member_add(room, key, info, delta)
+-- brings it back within the grace, silently; with its last one gone it waits out the grace,
+-- counted from \`since\` (ms) when given, else from now.
+local function member_add(room, key, info, delta, since)
   if delta == 0 then return end
   local pm, pc = T .. ':pm:' .. room, T .. ':pc:' .. room
   local listed = redis.call('ZSCORE', pm, key)
@@ -58,7 +59,7 @@ local function member_add(room, key, info, delta)
   elseif total <= 0 then
     redis.call('HSET', pc, key, 0)
     if GRACE == 0 then member_leaves(room, key)
-    else redis.call('ZADD', T .. ':leaving', presence_now() + GRACE, room .. ' ' .. key) end
+    else redis.call('ZADD', T .. ':leaving', (since or presence_now()) + GRACE, room .. ' ' .. key) end
   end
 end
 -- This node now holds \`here\` connections of the member: absolute, like the counts.
@@ -68,13 +69,15 @@ local function node_holds(node, room, key, here, info)
   if here > 0 then redis.call('HSET', np, field, here) else redis.call('HDEL', np, field) end
   member_add(room, key, info, here - old)
 end
--- Takes all of a node's connections out of presence: it left, was reaped, or registers afresh.
-local function node_drops(node)
+-- Takes all of a node's connections out of presence: it left, was reaped (gone since
+-- \`since\`), or registers afresh.
+local function node_drops(node, since)
   local np = T .. ':np:' .. node
   local held = redis.call('HGETALL', np)
   for i = 1, #held, 2 do
     local space = string.find(held[i], ' ', 1, true)
-    member_add(string.sub(held[i], 1, space - 1), string.sub(held[i], space + 1), nil, -tonumber(held[i + 1]))
+    local room, key = string.sub(held[i], 1, space - 1), string.sub(held[i], space + 1)
+    member_add(room, key, nil, -tonumber(held[i + 1]), since)
   end
   redis.call('DEL', np)
 end

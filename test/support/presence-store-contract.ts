@@ -12,6 +12,8 @@ export interface PresenceUnderTest {
   changes: PresenceChange[];
   /** Past the grace of every member that left before it, with the graces ended. */
   afterGrace(): Promise<void>;
+  /** Where nodes can die: node 1 stops beating, and node 0 reaps it once it is stale. */
+  reap?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -150,6 +152,27 @@ export function describePresenceStore(
         ['join', 'u:b', 2, 2],
         ['leave', 'u:a', 3, 1],
         ['join', 'u:a', 4, 2],
+      ]);
+    });
+
+    it('a dead node is reaped: members it alone held leave once, after the grace; others stay', async () => {
+      if (!sut.reap) return;
+      const room = freshRoom();
+      await sut.set(1, room, anon('gone', 1));
+      await sut.set(1, room, user('dana', 1));
+      await sut.set(0, room, user('dana', 2));
+      await sut.reap();
+      await heard();
+      expect(changesOf(room).map((c) => c.kind)).toEqual(['join', 'join']);
+      await sut.afterGrace();
+      await heard();
+      expect(changesOf(room).map((c) => [c.kind, c.key])).toEqual([
+        ['join', 'c:gone'],
+        ['join', 'u:dana'],
+        ['leave', 'c:gone'],
+      ]);
+      expect((await sut.page(room, 0, 10)).members).toEqual([
+        { name: 'User dana', user: 'dana', connections: 2 },
       ]);
     });
 
