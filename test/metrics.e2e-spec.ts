@@ -149,10 +149,11 @@ describe('GET /metrics (e2e)', () => {
       broadcast: 1,
       echo: 1,
       history: 0,
+      presence: 0,
       unknown: 2, // one series for every name a client makes up
       invalid: 3,
     });
-    expect(m.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 3, reset: 0 });
+    expect(m.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 3, reset: 0, presence: 0 });
     expect(m.byLabel('chat_errors_total')).toEqual({
       ...ZERO_ERRORS,
       invalid_json: 1,
@@ -168,6 +169,22 @@ describe('GET /metrics (e2e)', () => {
     expectConsistentHistogram(m);
     b.close();
     c.close();
+  });
+
+  it('counts presence requests, and each snapshot and diff sent', async () => {
+    server = await startApp({ PRESENCE_WINDOW_MS: '20' });
+    const [follower, other] = await connectMany(server.wsUrl, 2);
+    await follower.request({ type: 'join', room: 'p', presence: true }, 'joined');
+    await follower.next('presence');
+    await other.request({ type: 'join', room: 'p' }, 'joined'); // a diff to the follower
+    await follower.next('presence_diff');
+    follower.send({ type: 'presence', room: 'p' });
+    await follower.next('presence');
+    const m = await scrape();
+    expect(m.byLabel('chat_frames_total').presence).toBe(1);
+    expect(m.byLabel('chat_deliveries_total').presence).toBe(3);
+    follower.close();
+    other.close();
   });
 
   it('serves event-loop lag and process metrics beside its own', async () => {
@@ -271,8 +288,18 @@ describeWithRedis('GET /metrics in cluster mode (e2e)', () => {
     here.send({ type: 'broadcast', message: 'all' });
     await Promise.all([here.next('broadcast'), there.next('broadcast')]);
     const [sending, receiving] = await Promise.all(servers.map((s) => Scrape.of(s.httpUrl)));
-    expect(sending.byLabel('chat_deliveries_total')).toEqual({ message: 0, broadcast: 1, reset: 0 });
-    expect(receiving.byLabel('chat_deliveries_total')).toEqual({ message: 1, broadcast: 1, reset: 0 });
+    expect(sending.byLabel('chat_deliveries_total')).toEqual({
+      message: 0,
+      broadcast: 1,
+      reset: 0,
+      presence: 0,
+    });
+    expect(receiving.byLabel('chat_deliveries_total')).toEqual({
+      message: 1,
+      broadcast: 1,
+      reset: 0,
+      presence: 0,
+    });
     // The sender's instance fans each out to its own members, the other to its own.
     expect(sending.get('chat_fanout_seconds_count')).toBe(2);
     expect(receiving.get('chat_fanout_seconds_count')).toBe(2);
