@@ -63,7 +63,8 @@ export class AuthService implements UpgradeCheck {
         this.fromUpgrade.set(req, verified.identity);
         return undefined;
       }
-      if (verified.code === 'unavailable') return { status: 503, reason: 'token', headers: { 'Retry-After': '5' } };
+      if (verified.code === 'unavailable')
+        return { status: 503, reason: 'token', headers: { 'Retry-After': '5' } };
       return unauthorized('invalid_token', verified.message);
     });
   }
@@ -97,12 +98,19 @@ export class AuthService implements UpgradeCheck {
     if (before && before.user !== identity.user) {
       this.metrics.auth.forbidden.value++;
       const message = 'A refreshed token must be for the same user';
-      closeWithError(conn, errorFrame('forbidden', { event: 'auth', message }), CLOSE_FORBIDDEN, 'forbidden', this.metrics);
+      closeWithError(
+        conn,
+        errorFrame('forbidden', { event: 'auth', message }),
+        CLOSE_FORBIDDEN,
+        'forbidden',
+        this.metrics,
+      );
       return undefined;
     }
     this.metrics.auth[before ? 'refreshed' : 'authenticated'].value++;
     this.signIn(conn, identity);
     if (before) await this.revokeRooms(conn);
+    else this.rooms.reidentified(conn);
     return authenticatedFrame(identity.user, identity.name, identity.exp);
   }
 
@@ -141,7 +149,13 @@ export class AuthService implements UpgradeCheck {
   private timedOut(conn: Connection): void {
     this.metrics.auth.timeout.value++;
     const message = `No token within ${this.timeoutMs} ms (AUTH_TIMEOUT_MS)`;
-    closeWithError(conn, errorFrame('unauthenticated', { message }), CLOSE_AUTH_TIMEOUT, 'auth_timeout', this.metrics);
+    closeWithError(
+      conn,
+      errorFrame('unauthenticated', { message }),
+      CLOSE_AUTH_TIMEOUT,
+      'auth_timeout',
+      this.metrics,
+    );
   }
 
   private refused(conn: Connection, verified: Extract<Verified, { ok: false }>): ReplyFrame | undefined {

@@ -1,9 +1,8 @@
 import type { PresenceConfig } from '../config/load-config';
-import { Tally } from '../metrics/tally';
+import type { Tally } from '../metrics/tally';
 import type { Connection } from '../rooms/connection';
 import type { MaybeAsync } from '../rooms/engine';
-import { OutboundText } from '../rooms/outbound';
-import { presenceDiffJson, presenceJson } from './presence-frames';
+import { PresenceFeeds } from './presence-feeds';
 import type { Member, MemberHere, MemberInfo, MemberPage, PresenceChange } from './presence-store';
 
 /** Where pages of members come from: the engine's store, or 'unavailable' (cluster mode, Redis away). */
@@ -13,45 +12,29 @@ export type MemberReader = (
   limit: number,
 ) => MaybeAsync<MemberPage | 'unavailable'>;
 
-/** This instance's connections following one room's presence, and what is on its way to them. */
-interface RoomView {
-  /** Each follower with the rev of its snapshot: it gets only diffs past that. */
-  readonly followers: Map<Connection, number>;
-  /** Connections owed a snapshot at the next flush, and whether they follow afterwards. */
-  readonly waiting: Map<Connection, boolean>;
-  /** Since the last flush, each changed member's latest change: a diff says where members are now. */
-  readonly changes: Map<string, PresenceChange>;
-  rev: number;
-  count: number;
-  timer: NodeJS.Timeout | undefined;
-  reading: boolean;
-}
-
 /**
  * Presence as this instance's clients see it. It keeps how many connections each member has
- * here in each room (what the store is told), and sends the connections that follow a room
- * a snapshot and then diffs. Changes and snapshot requests are gathered for `windowMs` and
- * then go out as one diff frame and one snapshot frame, each built once for every recipient:
- * a mass reconnect costs a member one snapshot and a frame per window, not a frame per
- * other member. While the cluster's store cannot be read, a snapshot lists this instance's
- * members, and followers get a fresh one at each local change instead of diffs.
+ * here in each room (what the store is told), and has PresenceFeeds send the connections that
+ * follow a room a snapshot and then diffs. While the cluster's store cannot be read, a
+ * snapshot lists this instance's members, and followers get a fresh one at each local change
+ * instead of diffs.
  */
 export class PresenceService {
   /** Per room, each member's connections here. */
   private readonly here = new Map<string, Map<string, { info: MemberInfo; count: number }>>();
   /** Which member each connection in a room counts as, fixed while it is in any room. */
   private readonly identities = new Map<Connection, string>();
-  private readonly views = new Map<string, RoomView>();
+  private readonly feeds: PresenceFeeds;
   private reader!: MemberReader;
   private local = false;
-  /** Goes up at each reset: a snapshot read before one is not sent. */
-  private generation = 0;
 
-  constructor(
-    private readonly config: PresenceConfig,
-    /** Counts the presence frames delivered (chat_deliveries_total{type="presence"}). */
-    private readonly deliveries: Tally = new Tally(),
-  ) {}
+  constructor(config: PresenceConfig, deliveries?: Tally) {
+    this.feeds = new PresenceFeeds(
+      config,
+      (room, offset, limit) => this.page(room, offset, limit),
+      deliveries,
+    );
+  }
 
   /** Where snapshots are read from; set once by RoomsService. */
   readFrom(reader: MemberReader): void {
@@ -60,30 +43,35 @@ export class PresenceService {
 
   /** A connection is entering `room`: its member's connections here afterwards. */
   entering(conn: Connection, room: string): MemberHere {
-    const who = identify(conn);
     let key = this.identities.get(conn);
+    const who = identify(conn);
     if (key === undefined) this.identities.set(conn, (key = who.key));
-    let members = this.here.get(room);
-    if (!members) this.here.set(room, (members = new Map()));
-    let entry = members.get(key);
-    if (entry) entry.count++;
-    else members.set(key, (entry = { info: who.info, count: 1 }));
-    if (this.local) this.resnapshot(room);
-    return { key, info: entry.info, here: entry.count };
+    return this.count(room, key, who.info, 1);
   }
 
   /** A connection left `room` (or its join did not complete): its member's connections here afterwards. */
   leaving(conn: Connection, room: string): MemberHere {
-    this.unfollow(conn, room);
-    const key = this.identities.get(conn)!;
-    const members = this.here.get(room)!;
-    const entry = members.get(key)!;
-    const count = --entry.count;
-    if (count === 0) members.delete(key);
-    if (members.size === 0) this.here.delete(room);
+    this.feeds.unfollow(conn, room);
+    const member = this.count(room, this.identities.get(conn)!, undefined, -1);
     if (conn.rooms.length === 0) this.identities.delete(conn);
-    if (this.local) this.resnapshot(room);
-    return { key, info: entry.info, here: count };
+    return member;
+  }
+
+  /**
+   * A connection in rooms signed in (it was anonymous): in each of its rooms it is now its
+   * user, no longer a member of its own. Per room, the two members afterwards: the one it was
+   * (one connection fewer) and the one it is (one more).
+   */
+  reidentify(conn: Connection): Array<[string, MemberHere, MemberHere]> {
+    const before = this.identities.get(conn);
+    const who = identify(conn);
+    if (before === undefined || before === who.key) return [];
+    this.identities.set(conn, who.key);
+    return conn.rooms.map((room) => [
+      room,
+      this.count(room, before, undefined, -1),
+      this.count(room, who.key, who.info, 1),
+    ]);
   }
 
   /** The connection is gone: it has left every room already. */
@@ -100,54 +88,44 @@ export class PresenceService {
 
   /** The connection gets a snapshot, then diffs while it stays in the room. */
   follow(conn: Connection, room: string): void {
-    const view = this.view(room);
-    view.followers.delete(conn);
-    view.waiting.set(conn, true);
-    this.schedule(room, view);
+    this.feeds.follow(conn, room);
   }
 
   /** No more presence frames for this room. */
   unfollow(conn: Connection, room: string): void {
-    const view = this.views.get(room);
-    if (!view) return;
-    view.followers.delete(conn);
-    view.waiting.delete(conn);
-    if (view.followers.size === 0 && view.waiting.size === 0) this.close(room, view);
+    this.feeds.unfollow(conn, room);
   }
 
   /** A snapshot for this connection alone; a follower goes on following from it. */
   request(conn: Connection, room: string): void {
-    const view = this.view(room);
-    const follows = view.followers.delete(conn) || view.waiting.get(conn) === true;
-    view.waiting.set(conn, follows);
-    this.schedule(room, view);
+    this.feeds.request(conn, room);
   }
 
   /** A change in the store (from any instance in cluster mode), in rev order. */
   changed(change: PresenceChange): void {
-    const view = this.views.get(change.room);
-    if (!view) return;
-    view.changes.delete(change.key); // re-added, so the diff lists members in the order of their last change
-    view.changes.set(change.key, change);
-    view.rev = change.rev;
-    view.count = change.count;
-    this.schedule(change.room, view);
+    this.feeds.changed(change);
   }
 
   /**
-   * The store's view was lost (`local`: snapshots now list this instance's members) or is back:
-   * every follower gets a fresh snapshot, and revs start over from it.
+   * The store's view was lost (`local`: snapshots now list this instance's members, afresh at
+   * each local change) or is back: every follower gets a fresh snapshot.
    */
   reset(local: boolean): void {
     this.local = local;
-    this.generation++;
-    for (const [room, view] of this.views) {
-      view.changes.clear();
-      view.rev = 0;
-      for (const conn of view.followers.keys()) view.waiting.set(conn, true);
-      view.followers.clear();
-      this.schedule(room, view);
-    }
+    this.feeds.reset();
+  }
+
+  /** Adds `delta` to a member's connections here in `room` (`info` for a member new here). */
+  private count(room: string, key: string, info: MemberInfo | undefined, delta: number): MemberHere {
+    let members = this.here.get(room);
+    if (!members) this.here.set(room, (members = new Map()));
+    let entry = members.get(key);
+    if (!entry) members.set(key, (entry = { info: info!, count: 0 }));
+    entry.count += delta;
+    if (entry.count === 0) members.delete(key);
+    if (members.size === 0) this.here.delete(room);
+    if (this.local) this.feeds.resnapshot(room);
+    return { key, info: entry.info, here: entry.count };
   }
 
   /** Members of a room from `offset`: the store's, or this instance's while it cannot be read. */
@@ -161,89 +139,12 @@ export class PresenceService {
     if (page !== 'unavailable') return page;
     const members = [...(this.here.get(room) ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return {
-      rev: this.views.get(room)?.rev ?? 0,
+      rev: this.feeds.revOf(room),
       count: members.length,
       members: members
         .slice(offset, offset + limit)
         .map(([, { info, count }]): Member => ({ ...info, connections: count })),
     };
-  }
-
-  private resnapshot(room: string): void {
-    const view = this.views.get(room);
-    if (!view) return;
-    for (const conn of view.followers.keys()) view.waiting.set(conn, true);
-    view.followers.clear();
-    this.schedule(room, view);
-  }
-
-  private view(room: string): RoomView {
-    let view = this.views.get(room);
-    if (!view) {
-      view = {
-        followers: new Map(),
-        waiting: new Map(),
-        changes: new Map(),
-        rev: 0,
-        count: 0,
-        timer: undefined,
-        reading: false,
-      };
-      this.views.set(room, view);
-    }
-    return view;
-  }
-
-  private close(room: string, view: RoomView): void {
-    clearTimeout(view.timer);
-    this.views.delete(room);
-  }
-
-  private schedule(room: string, view: RoomView): void {
-    view.timer ??= setTimeout(() => this.flush(room, view), this.config.windowMs).unref();
-  }
-
-  private flush(room: string, view: RoomView): void {
-    view.timer = undefined;
-    if (this.views.get(room) !== view) return;
-    if (view.changes.size > 0) this.sendDiff(room, view);
-    if (view.waiting.size > 0 && !view.reading) this.sendSnapshot(room, view);
-  }
-
-  private sendDiff(room: string, view: RoomView): void {
-    const joins: Member[] = [];
-    const leaves: MemberInfo[] = [];
-    for (const { kind, member } of view.changes.values()) {
-      if (kind === 'join') joins.push(member);
-      else leaves.push(infoOf(member));
-    }
-    view.changes.clear();
-    const frame = new OutboundText(presenceDiffJson(room, view.rev, view.count, joins, leaves));
-    let sent = 0;
-    for (const [conn, base] of view.followers) if (base < view.rev && conn.send(frame)) sent++;
-    this.deliveries.value += sent;
-  }
-
-  private sendSnapshot(room: string, view: RoomView): void {
-    const asked = [...view.waiting.keys()];
-    const generation = this.generation;
-    view.reading = true;
-    const send = (page: MemberPage) => {
-      view.reading = false;
-      if (generation !== this.generation) return this.schedule(room, view);
-      const frame = new OutboundText(presenceJson(room, page.rev, page.count, page.members));
-      for (const conn of asked) {
-        const follows = view.waiting.get(conn);
-        if (follows === undefined) continue; // it left the room meanwhile
-        view.waiting.delete(conn);
-        if (conn.send(frame)) this.deliveries.value++;
-        if (follows) view.followers.set(conn, page.rev);
-      }
-      if (view.waiting.size > 0) this.schedule(room, view);
-    };
-    const page = this.page(room, 0, this.config.maxMembers);
-    if (page instanceof Promise) void page.then(send);
-    else send(page);
   }
 }
 
@@ -255,8 +156,4 @@ function identify(conn: Connection): { key: string; info: MemberInfo } {
     return { key: `u:${user}`, info: { name, user } };
   }
   return { key: `c:${conn.id}`, info: { name: conn.from, conn: conn.id } };
-}
-
-function infoOf({ name, user, conn }: Member): MemberInfo {
-  return user === undefined ? { name, conn } : { name, user };
 }

@@ -174,6 +174,15 @@ export class RoomsService implements LocalRooms {
     this.engine.broadcast(text);
   }
 
+  /** The connection signed in while in rooms: in each it is counted as its user from now on. */
+  reidentified(conn: Connection): void {
+    for (const [room, was, is] of this.presence.reidentify(conn)) {
+      const localMembers = this.localMembers(room);
+      void this.engine.left(room, localMembers, was);
+      void this.engine.joined(room, localMembers, is);
+    }
+  }
+
   /** Whether the connection gets `room`'s messages now (it is in it, and its join is complete). */
   isMember(conn: Connection, room: string): boolean {
     return this.members.get(room)?.has(conn) === true;

@@ -587,6 +587,30 @@ export function describePresence(name: string, start: () => Promise<Deployment>)
       );
     });
 
+    describe('signing in', () => {
+      it(
+        'an anonymous connection that signs in while in the room becomes its user: its anonymous self leaves after the grace, once',
+        async () => {
+          const room = freshRoom();
+          const watcher = await follow(room, { name: 'Watcher' });
+          const client = await enter(room, { name: 'Anon' });
+          await watcher.until((v) => v.is(['Watcher', 'Anon']));
+          const from = watcher.diffs.length;
+          client.send({ type: 'auth', token: await sign({ sub: 'signed-in', name: 'Signed' }) });
+          expect(await client.next('authenticated')).toMatchObject({ user: 'signed-in' });
+          await watcher.until((v) => v.is(['Watcher', 'Signed']));
+          await watcher.during(QUIET_MS);
+          expect(watcher.mentions('Anon', from)).toEqual([['leaves', expect.anything()]]);
+          expect(watcher.mentions('Signed', from)).toEqual([
+            ['joins', expect.objectContaining({ user: 'signed-in' })],
+          ]);
+          const snapshot = await watcher.ask();
+          expect(named(snapshot, 'Signed')).toMatchObject({ user: 'signed-in', connections: 1 });
+        },
+        TEST_MS,
+      );
+    });
+
     describe('the leave grace', () => {
       it(
         'a reconnect within the grace shows nothing: no leave, no join',
@@ -704,7 +728,7 @@ export function describePresence(name: string, start: () => Promise<Deployment>)
       );
 
       it(
-        'two connections of one user racing join and leave 50 times on two instances end with the right list after the grace',
+        'two connections of one user racing join and leave 200 times on two instances end with the right list after the grace',
         async () => {
           const room = freshRoom();
           const watchers = [
@@ -722,7 +746,7 @@ export function describePresence(name: string, start: () => Promise<Deployment>)
             }
             return types;
           };
-          const rounds = 50;
+          const rounds = 200;
           for (let i = 0; i < rounds; i++) {
             for (const client of [a, b]) {
               client.send({ type: 'join', room, presence: i % 2 === 0 });
