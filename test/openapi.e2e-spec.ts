@@ -37,7 +37,7 @@ describe('the OpenAPI document at /docs-json (e2e)', () => {
     expect(responses).toEqual({
       '/rooms': ['200', '400'],
       '/rooms/{name}': ['200', '400', '404'],
-      '/rooms/{name}/members': ['200', '400', '404'],
+      '/rooms/{name}/members': ['200', '400', '404', '503'],
       '/health': ['200'],
       '/health/ready': ['200', '503'],
       '/asyncapi.json': ['200'],

@@ -151,4 +151,31 @@ describeWithRedis('presence when Redis goes away and comes back (e2e)', () => {
     const { body } = await request(servers[1].httpUrl).get(`/rooms/${room}/members`).expect(200);
     expect(body.count).toBe(4);
   }, 40_000);
+
+  it('after Redis hangs and resumes with its data, nobody who stayed is said to leave or join', async () => {
+    const room = 'hang';
+    const here = new PresenceView(await enter(servers[0].wsUrl, room, { name: 'here' }, true), room);
+    clients.push(here.client);
+    clients.push(await enter(servers[1].wsUrl, room, { name: 'far' }));
+    await here.until((v) => v.is(['here', 'far']));
+    const snapshots = here.snapshots.length;
+    const from = here.diffs.length;
+
+    redis.pause();
+    try {
+      // The instance notices two missed probes, then shows its own members only.
+      await here.until((v) => v.is(['here']), 15_000);
+    } finally {
+      redis.resume();
+    }
+    await eventually(async () => {
+      for (const s of servers) await ready(s).expect(200);
+    }, 15_000);
+    await here.until((v) => v.is(['here', 'far']), 10_000);
+    await here.during(1000); // past the grace: a leave begun by the re-registration would show now
+    expect(here.snapshots.length).toBeGreaterThanOrEqual(snapshots + 2); // the local one, the whole one
+    expect(here.mentions('far', from)).toEqual([]);
+    expect(here.mentions('here', from)).toEqual([]);
+    expect(here.is(['here', 'far'])).toBe(true);
+  }, 40_000);
 });

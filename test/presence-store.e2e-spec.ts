@@ -51,6 +51,7 @@ async function onRedis(
       await sleep(graceMs + 50);
       await presence.sweep();
     },
+    reregister: (node, members) => nodes[node].register({ rooms: [], connections: 0 }, members),
     reap: async () => {
       await sleep(60);
       await nodes[0].heartbeat(50); // node 1 silent for longer than 50 ms: reaped

@@ -29,16 +29,13 @@ local function remove_node(counts, node_key)
   end
   redis.call('DEL', node_key)
 end
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 `;
 
 // Each script with the number of its KEYS; ARGV follow.
 const SCRIPTS = {
   // KEYS: counts, node hash, epochs; ARGV: room, local count, node id, epoch, tag, publish
-  // command, grace, and the member whose connections here changed: key, connections, info.
+  // command, grace, and the member whose connections here changed: key, connections, info,
+  // and 'final' when it leaves without a grace.
   // The room's cluster-wide count, or -1 when this node is not registered under this epoch
   // (reaped, Redis restarted empty, or a late write from an older registration).
   roomsSetLocal: {
@@ -46,6 +43,7 @@ const SCRIPTS = {
     lua: `${PRESENCE_LUA}
 if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return -1 end
 T, PUB, GRACE = ARGV[5], ARGV[6], tonumber(ARGV[7])
+if ARGV[11] == 'final' then GRACE = 0 end
 if ARGV[8] then node_holds(ARGV[3], ARGV[1], ARGV[8], tonumber(ARGV[9]), ARGV[10]) end
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
@@ -65,23 +63,20 @@ return 1`,
   },
   // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, connections, epoch, tag,
   // publish command, grace, the number of rooms, then room, count pairs, then room, member
-  // key, connections, info for each member here. A member still here stays (its grace, begun
-  // as the node's old entries went, ends at once); one gone from here begins its grace.
+  // key, connections, info for each member here: they replace the node's old ones, so a
+  // member still here changes nothing, and one gone from here begins its grace.
   roomsRegister: {
     keys: 5,
     lua: `${REMOVE_NODE}
 T, PUB, GRACE = ARGV[4], ARGV[5], tonumber(ARGV[6])
 remove_node(KEYS[1], KEYS[2])
-node_drops(ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[3])
 local members_at = 8 + 2 * tonumber(ARGV[7])
 for i = 8, members_at - 1, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-for i = members_at, #ARGV, 4 do
-  node_holds(ARGV[1], ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
-end
+node_replaces(ARGV[1], members_at)
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
 return 1`,
@@ -102,8 +97,9 @@ local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2
 for i = 1, #stale, 2 do
   local id = stale[i]
   remove_node(KEYS[1], ARGV[3] .. id)
-  -- Its members' grace began when it went silent, not when it was noticed: they leave within
-  -- 3 heartbeats plus the grace of its death, however late in a heartbeat it died.
+  -- Its members' grace begins when it could first be reaped (its last heartbeat plus the
+  -- staleness), not when a survivor's heartbeat noticed: they leave within 3 heartbeats plus
+  -- the grace of its death.
   node_drops(id, tonumber(stale[i + 1]) + tonumber(ARGV[2]))
   redis.call('HDEL', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
@@ -140,7 +136,7 @@ export class Registry {
     prefix: string,
     private readonly nodeId: string,
     /** Tag, publish command and grace, for the members these scripts write (RedisPresence.scriptArgs). */
-    private readonly presence: readonly [string, string, number] = [`{${prefix}}`, 'PUBLISH', 0],
+    private readonly presence: readonly [string, string, number],
   ) {
     const tag = `{${prefix}}`;
     this.keys = {
@@ -182,6 +178,7 @@ export class Registry {
       this.registration,
       ...this.presence,
       ...(member ? memberArgs(member) : []),
+      ...(member?.final ? ['final'] : []),
     );
   }
 

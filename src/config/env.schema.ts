@@ -314,7 +314,7 @@ export class EnvSchema {
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(100_000)
+  @Max(10_000)
   PRESENCE_MAX_MEMBERS = 1000;
 
   // Presence changes within this window go to a follower as one diff frame.

@@ -5,6 +5,7 @@ import {
   NotFoundException,
   Param,
   Query,
+  ServiceUnavailableException,
   ValidationPipe,
 } from '@nestjs/common';
 import {
@@ -13,6 +14,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { AuthService } from '../auth/auth.service';
@@ -107,13 +109,20 @@ export class RoomsController {
     description:
       'The room has no members, or is private (PRIVATE_ROOM_PREFIX): a private room is never shown.',
   })
+  @ApiServiceUnavailableResponse({
+    type: ErrorBody,
+    description: 'In cluster mode, Redis did not answer the read in time; try again shortly.',
+  })
   async members(
     @Param('name') name: string,
     @Query(new ValidationPipe({ transform: true })) { limit, offset }: PageQuery,
   ): Promise<MembersPageBody> {
     if (!isRoomName(name)) throw new BadRequestException(`room must be ${ROOM_NAME_RULE}`);
     if (this.auth.isPrivate(name)) throw noRoom(name);
-    const { rev, count, members } = await this.presence.page(name, offset, limit);
+    const page = await this.presence.page(name, offset, limit);
+    if (page === 'unavailable')
+      throw new ServiceUnavailableException('The member list cannot be read right now');
+    const { rev, count, members } = page;
     if (count === 0) throw noRoom(name);
     return { name, count, rev, members, limit, offset };
   }

@@ -1,4 +1,11 @@
-import type { MemberInfo, MemberHere, MemberPage, PresenceListener, PresenceStore } from './presence-store';
+import {
+  byBytes,
+  type MemberInfo,
+  MemberHere,
+  MemberPage,
+  PresenceListener,
+  PresenceStore,
+} from './presence-store';
 
 interface Entry {
   info: MemberInfo;
@@ -28,7 +35,7 @@ export class MemoryPresence implements PresenceStore {
     private readonly onChange: PresenceListener,
   ) {}
 
-  set(room: string, { key, info, here }: MemberHere): void {
+  set(room: string, { key, info, here, final }: MemberHere): void {
     const presence = this.rooms.get(room);
     const entry = presence?.members.get(key);
     if (here > 0) {
@@ -39,7 +46,7 @@ export class MemoryPresence implements PresenceStore {
     }
     if (!entry || entry.connections === 0) return;
     entry.connections = 0;
-    if (this.graceMs === 0) return this.leave(room, key);
+    if (this.graceMs === 0 || final) return this.leave(room, key);
     this.leaving.set(`${room} ${key}`, Date.now() + this.graceMs);
     this.timer ??= setTimeout(this.sweep, this.graceMs).unref();
   }
@@ -47,7 +54,7 @@ export class MemoryPresence implements PresenceStore {
   page(room: string, offset: number, limit: number): MemberPage {
     const presence = this.rooms.get(room);
     if (!presence) return { rev: 0, count: 0, members: [] };
-    presence.sorted ??= [...presence.members.keys()].sort();
+    presence.sorted ??= [...presence.members.keys()].sort(byBytes);
     const members = presence.sorted.slice(offset, offset + limit).map((key) => {
       const { info, connections } = presence.members.get(key)!;
       return { ...info, connections };

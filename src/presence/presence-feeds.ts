@@ -33,7 +33,11 @@ export class PresenceFeeds {
 
   constructor(
     private readonly config: PresenceConfig,
-    private readonly read: (room: string, offset: number, limit: number) => MaybeAsync<MemberPage>,
+    private readonly read: (
+      room: string,
+      offset: number,
+      limit: number,
+    ) => MaybeAsync<MemberPage | 'unavailable'>,
     /** Counts the presence frames delivered (chat_deliveries_total{type="presence"}). */
     private readonly deliveries: Tally = new Tally(),
   ) {}
@@ -129,8 +133,11 @@ export class PresenceFeeds {
   private flush(room: string, view: RoomView): void {
     view.timer = undefined;
     if (this.views.get(room) !== view) return;
+    // While a snapshot is read, changes wait for it: one heard meanwhile may be newer than the
+    // snapshot, and its diff must reach the connections that snapshot is for, too.
+    if (view.reading) return;
     if (view.changes.size > 0) this.sendDiff(room, view);
-    if (view.waiting.size > 0 && !view.reading) this.sendSnapshot(room, view);
+    if (view.waiting.size > 0) this.sendSnapshot(room, view);
   }
 
   private sendDiff(room: string, view: RoomView): void {
@@ -141,6 +148,7 @@ export class PresenceFeeds {
       else leaves.push(infoOf(member));
     }
     view.changes.clear();
+    if (view.followers.size === 0) return;
     const frame = new OutboundText(presenceDiffJson(room, view.rev, view.count, joins, leaves));
     let sent = 0;
     for (const [conn, base] of view.followers) if (base < view.rev && conn.send(frame)) sent++;
@@ -151,9 +159,10 @@ export class PresenceFeeds {
     const asked = [...view.waiting.keys()];
     const generation = this.generation;
     view.reading = true;
-    const send = (page: MemberPage) => {
+    const send = (page: MemberPage | 'unavailable') => {
       view.reading = false;
-      if (generation !== this.generation) return this.schedule(room, view);
+      // Read before a reset, or not at all (Redis slow): the connections wait for the next window.
+      if (generation !== this.generation || page === 'unavailable') return this.schedule(room, view);
       const frame = new OutboundText(presenceJson(room, page.rev, page.count, page.members));
       for (const conn of asked) {
         const follows = view.waiting.get(conn);
@@ -162,7 +171,8 @@ export class PresenceFeeds {
         if (conn.send(frame)) this.deliveries.value++;
         if (follows) view.followers.set(conn, page.rev);
       }
-      if (view.waiting.size > 0) this.schedule(room, view);
+      if (view.followers.size === 0 && view.waiting.size === 0) this.close(room, view);
+      else if (view.waiting.size > 0 || view.changes.size > 0) this.schedule(room, view);
     };
     const page = this.read(room, 0, this.config.maxMembers);
     if (page instanceof Promise) void page.then(send);

@@ -25,6 +25,8 @@ export interface MemberHere {
   key: string;
   info: MemberInfo;
   here: number;
+  /** With `here` 0: its connections are gone for good (it signed in as a user), so it leaves without a grace. */
+  final?: true;
 }
 
 /**
@@ -50,7 +52,10 @@ export interface MemberPage {
 }
 
 /**
- * A room's members, shared by every instance in cluster mode. A member joins when its first
+ * A room's members, shared by every instance in cluster mode. MemoryPresence is this store for
+ * one instance; in cluster mode its two halves are the registry's scripts, which write members
+ * with the counts (src/cluster/registry.ts), and RedisPresence, which reads them and hears
+ * their changes. test/support/presence-store-contract.ts holds both to the same promises. A member joins when its first
  * connection anywhere enters the room, and leaves `graceMs` after its last one went, unless
  * one came back meanwhile (then neither happened). Each join and leave happens once however
  * instances race, raises the room's `rev` by one, and is reported once to `onChange` (on
@@ -64,3 +69,8 @@ export interface PresenceStore {
 }
 
 export type PresenceListener = (change: PresenceChange) => void;
+
+/** The order members are listed in, as Redis keeps a sorted set's equal-score members: by UTF-8 bytes (code point order). */
+export function byBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

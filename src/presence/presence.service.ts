@@ -3,7 +3,14 @@ import type { Tally } from '../metrics/tally';
 import type { Connection } from '../rooms/connection';
 import type { MaybeAsync } from '../rooms/engine';
 import { PresenceFeeds } from './presence-feeds';
-import type { Member, MemberHere, MemberInfo, MemberPage, PresenceChange } from './presence-store';
+import {
+  byBytes,
+  type Member,
+  type MemberHere,
+  type MemberInfo,
+  type MemberPage,
+  type PresenceChange,
+} from './presence-store';
 
 /** Where pages of members come from: the engine's store, or 'unavailable' (cluster mode, Redis away). */
 export type MemberReader = (
@@ -60,7 +67,7 @@ export class PresenceService {
   /**
    * A connection in rooms signed in (it was anonymous): in each of its rooms it is now its
    * user, no longer a member of its own. Per room, the two members afterwards: the one it was
-   * (one connection fewer) and the one it is (one more).
+   * (gone for good: no grace) and the one it is (one connection more).
    */
   reidentify(conn: Connection): Array<[string, MemberHere, MemberHere]> {
     const before = this.identities.get(conn);
@@ -69,7 +76,7 @@ export class PresenceService {
     this.identities.set(conn, who.key);
     return conn.rooms.map((room) => [
       room,
-      this.count(room, before, undefined, -1),
+      { ...this.count(room, before, undefined, -1), final: true },
       this.count(room, who.key, who.info, 1),
     ]);
   }
@@ -101,9 +108,12 @@ export class PresenceService {
     this.feeds.request(conn, room);
   }
 
-  /** A change in the store (from any instance in cluster mode), in rev order. */
+  /**
+   * A change in the store (from any instance in cluster mode), in rev order. Not while
+   * snapshots are local: the snapshot that ends that sends the whole room.
+   */
   changed(change: PresenceChange): void {
-    this.feeds.changed(change);
+    if (!this.local) this.feeds.changed(change);
   }
 
   /**
@@ -128,16 +138,18 @@ export class PresenceService {
     return { key, info: entry.info, here: entry.count };
   }
 
-  /** Members of a room from `offset`: the store's, or this instance's while it cannot be read. */
-  page(room: string, offset: number, limit: number): MaybeAsync<MemberPage> {
-    const page = this.reader(room, offset, limit);
-    if (page instanceof Promise) return page.then((read) => this.orLocal(room, read, offset, limit));
-    return this.orLocal(room, page, offset, limit);
+  /**
+   * Members of a room from `offset`: the store's; this instance's while the store cannot be
+   * read (Redis away); 'unavailable' when a read failed with Redis thought up, since a page of
+   * this instance's members would then pass for the room's.
+   */
+  page(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'> {
+    if (this.local) return this.localPage(room, offset, limit);
+    return this.reader(room, offset, limit);
   }
 
-  private orLocal(room: string, page: MemberPage | 'unavailable', offset: number, limit: number): MemberPage {
-    if (page !== 'unavailable') return page;
-    const members = [...(this.here.get(room) ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  private localPage(room: string, offset: number, limit: number): MemberPage {
+    const members = [...(this.here.get(room) ?? [])].sort(([a], [b]) => byBytes(a, b));
     return {
       rev: this.feeds.revOf(room),
       count: members.length,

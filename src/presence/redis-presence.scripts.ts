@@ -18,7 +18,7 @@
  */
 export const PRESENCE_LUA = `
 local T, PUB, GRACE
-local function presence_now()
+local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -30,7 +30,7 @@ local function announce(room, kind, info, connections)
 end
 local function member_leaves(room, key)
   local pm, pc, pi = T .. ':pm:' .. room, T .. ':pc:' .. room, T .. ':pi:' .. room
-  local info = redis.call('HGET', pi, key)
+  local info = redis.call('HGET', pi, key) or '{"name":""}'
   redis.call('ZREM', pm, key)
   redis.call('HDEL', pc, key)
   redis.call('HDEL', pi, key)
@@ -59,7 +59,7 @@ local function member_add(room, key, info, delta, since)
   elseif total <= 0 then
     redis.call('HSET', pc, key, 0)
     if GRACE == 0 then member_leaves(room, key)
-    else redis.call('ZADD', T .. ':leaving', (since or presence_now()) + GRACE, room .. ' ' .. key) end
+    else redis.call('ZADD', T .. ':leaving', (since or now_ms()) + GRACE, room .. ' ' .. key) end
   end
 end
 -- This node now holds \`here\` connections of the member: absolute, like the counts.
@@ -69,8 +69,8 @@ local function node_holds(node, room, key, here, info)
   if here > 0 then redis.call('HSET', np, field, here) else redis.call('HDEL', np, field) end
   member_add(room, key, info, here - old)
 end
--- Takes all of a node's connections out of presence: it left, was reaped (gone since
--- \`since\`), or registers afresh.
+-- Takes all of a node's connections out of presence: it left, or was reaped (gone since
+-- \`since\`).
 local function node_drops(node, since)
   local np = T .. ':np:' .. node
   local held = redis.call('HGETALL', np)
@@ -81,9 +81,27 @@ local function node_drops(node, since)
   end
   redis.call('DEL', np)
 end
+-- The node's members become exactly those from ARGV[first] on (room, key, connections, info,
+-- four each): a registration, which must not make a member it still holds leave and join.
+local function node_replaces(node, first)
+  local kept = {}
+  for i = first, #ARGV, 4 do
+    kept[ARGV[i] .. ' ' .. ARGV[i + 1]] = true
+    node_holds(node, ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3])
+  end
+  local np = T .. ':np:' .. node
+  local held = redis.call('HGETALL', np)
+  for i = 1, #held, 2 do
+    if not kept[held[i]] then
+      local space = string.find(held[i], ' ', 1, true)
+      member_add(string.sub(held[i], 1, space - 1), string.sub(held[i], space + 1), nil, -tonumber(held[i + 1]))
+      redis.call('HDEL', np, held[i])
+    end
+  end
+end
 -- Members whose grace is over leave, unless a connection came back (then it was taken off).
 local function sweep()
-  local due = redis.call('ZRANGEBYSCORE', T .. ':leaving', '-inf', presence_now(), 'LIMIT', 0, 1000)
+  local due = redis.call('ZRANGEBYSCORE', T .. ':leaving', '-inf', now_ms(), 'LIMIT', 0, 1000)
   for _, entry in ipairs(due) do
     redis.call('ZREM', T .. ':leaving', entry)
     local space = string.find(entry, ' ', 1, true)

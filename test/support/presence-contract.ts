@@ -589,7 +589,7 @@ export function describePresence(name: string, start: () => Promise<Deployment>)
 
     describe('signing in', () => {
       it(
-        'an anonymous connection that signs in while in the room becomes its user: its anonymous self leaves after the grace, once',
+        'an anonymous connection that signs in while in the room becomes its user: its anonymous self leaves at once, once',
         async () => {
           const room = freshRoom();
           const watcher = await follow(room, { name: 'Watcher' });

@@ -14,6 +14,8 @@ export interface PresenceUnderTest {
   afterGrace(): Promise<void>;
   /** Where nodes can die: node 1 stops beating, and node 0 reaps it once it is stale. */
   reap?(): Promise<void>;
+  /** Where a node registers again (after an outage): its members become exactly these. */
+  reregister?(node: number, members: Array<[string, MemberHere]>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,24 @@ export function describePresenceStore(
       ]);
     });
 
+    it('a node registering again keeps the members it still holds silent, and those it no longer holds leave once', async () => {
+      if (!sut.reregister) return;
+      const room = freshRoom();
+      await sut.set(1, room, user('erin', 2));
+      await sut.set(1, room, anon('dropped', 1));
+      await sut.reregister(1, [[room, user('erin', 2)]]);
+      await sut.afterGrace();
+      await heard();
+      expect(changesOf(room).map((c) => [c.kind, c.key])).toEqual([
+        ['join', 'u:erin'],
+        ['join', 'c:dropped'],
+        ['leave', 'c:dropped'],
+      ]);
+      expect((await sut.page(room, 0, 10)).members).toEqual([
+        { name: 'User erin', user: 'erin', connections: 2 },
+      ]);
+    });
+
     it('with a member on two nodes, it stays while either holds a connection', async () => {
       if (sut.nodes < 2) return;
       const room = freshRoom();
@@ -201,6 +221,20 @@ export function describePresenceStore(
         await sut.set(0, room, anon('z', 0));
         await heard();
         expect(sut.changes.filter((c) => c.room === room).map((c) => c.kind)).toEqual(['join', 'leave']);
+      } finally {
+        await sut.close();
+      }
+    });
+
+    it('a node registering again with the same members changes nothing: no leave and join', async () => {
+      const sut = await start(0);
+      try {
+        if (!sut.reregister) return;
+        const room = freshRoom();
+        await sut.set(1, room, user('fay', 1));
+        await sut.reregister(1, [[room, user('fay', 1)]]);
+        await heard();
+        expect(sut.changes.filter((c) => c.room === room).map((c) => c.kind)).toEqual(['join']);
       } finally {
         await sut.close();
       }
