@@ -4,6 +4,7 @@ import request from 'supertest';
 import { type RunningApp, startApp } from './support/app';
 import { CONTINUITY_ENV, describeContinuity } from './support/continuity-contract';
 import { eventually } from './support/eventually';
+import { startInstances } from './support/instances';
 import { describeWithRedisCluster, RedisCluster } from './support/redis-cluster';
 import { describeWithRedis, RedisServer } from './support/redis-server';
 import { type Frame, TestClient } from './support/ws-client';
@@ -11,15 +12,7 @@ import { type Frame, TestClient } from './support/ws-client';
 const prefix = () => `test-${randomBytes(4).toString('hex')}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Three instances of the app on `env`, as one deployment. */
-async function threeInstances(env: Record<string, string>) {
-  const servers = await Promise.all([0, 1, 2].map(() => startApp({ ...CONTINUITY_ENV, ...env })));
-  return {
-    servers,
-    urls: servers.map((s) => s.wsUrl),
-    close: () => Promise.all(servers.map((s) => s.close())).then(() => undefined),
-  };
-}
+const threeInstances = (env: Record<string, string>) => startInstances(3, { ...CONTINUITY_ENV, ...env });
 
 describeWithRedis('continuity on three instances over one Redis (e2e)', () => {
   let redis: RedisServer;

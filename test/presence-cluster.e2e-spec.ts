@@ -3,6 +3,7 @@ import request from 'supertest';
 import { type RunningApp, startApp } from './support/app';
 import { eventually } from './support/eventually';
 import { describePresence, PRESENCE_ENV, PresenceView } from './support/presence-contract';
+import { startInstances } from './support/instances';
 import { describeWithRedisCluster, RedisCluster } from './support/redis-cluster';
 import { describeWithRedis, RedisServer } from './support/redis-server';
 import { type ServerProcess, spawnServer } from './support/server-process';
@@ -12,14 +13,7 @@ import { TestClient } from './support/ws-client';
 const prefix = () => `test-${randomBytes(4).toString('hex')}`;
 const HEARTBEAT_MS = 1000;
 
-async function threeInstances(env: Record<string, string>) {
-  const servers = await Promise.all([0, 1, 2].map(() => startApp({ ...PRESENCE_ENV, ...env })));
-  return {
-    servers,
-    urls: servers.map((s) => s.wsUrl),
-    close: () => Promise.all(servers.map((s) => s.close())).then(() => undefined),
-  };
-}
+const threeInstances = (env: Record<string, string>) => startInstances(3, { ...PRESENCE_ENV, ...env });
 
 describeWithRedis('presence on three instances over one Redis (e2e)', () => {
   let redis: RedisServer;

@@ -14,18 +14,8 @@ export class RoomBody implements RoomCount {
   members: number;
 }
 
-export class RoomsPageBody {
-  @ApiProperty({ type: [RoomBody], description: 'Busiest first, then by name.' })
-  rooms: RoomBody[];
-
-  @ApiProperty({
-    type: 'integer',
-    description: 'Rooms with members in all, for paging.',
-    minimum: 0,
-    example: 1,
-  })
-  total: number;
-
+/** The paging a list answers with: what was asked, as applied. */
+class PageBody {
   @ApiProperty({
     type: 'integer',
     minimum: PAGE_LIMIT.min,
@@ -36,6 +26,19 @@ export class RoomsPageBody {
 
   @ApiProperty({ type: 'integer', minimum: PAGE_OFFSET.min, example: PAGE_OFFSET.default })
   offset: number;
+}
+
+export class RoomsPageBody extends PageBody {
+  @ApiProperty({ type: [RoomBody], description: 'Busiest first, then by name.' })
+  rooms: RoomBody[];
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Rooms with members in all, for paging.',
+    minimum: 0,
+    example: 1,
+  })
+  total: number;
 
   @ApiProperty({ type: 'integer', description: 'Open WebSocket connections.', minimum: 0, example: 5 })
   connections: number;
@@ -74,7 +77,7 @@ export class MemberBody implements Member {
   connections: number;
 }
 
-export class MembersPageBody {
+export class MembersPageBody extends PageBody {
   @ApiProperty({ description: ROOM_NAME_RULE, pattern: ROOM_NAME_PATTERN.source, example: 'room1' })
   name: string;
 
@@ -94,17 +97,6 @@ export class MembersPageBody {
     description: 'Ordered by member key (`u:<user>` or `c:<conn>`, code-unit order).',
   })
   members: MemberBody[];
-
-  @ApiProperty({
-    type: 'integer',
-    minimum: PAGE_LIMIT.min,
-    maximum: PAGE_LIMIT.max,
-    example: PAGE_LIMIT.default,
-  })
-  limit: number;
-
-  @ApiProperty({ type: 'integer', minimum: PAGE_OFFSET.min, example: PAGE_OFFSET.default })
-  offset: number;
 }
 
 /** Nest's JSON error body. */
