@@ -10,18 +10,21 @@ import { describeWithRedis, RedisServer } from './support/redis-server';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describePresenceStore('MemoryPresence', async (graceMs) => {
-  const changes: PresenceChange[] = [];
-  const store = new MemoryPresence(graceMs, (change) => changes.push(change));
-  return {
-    nodes: 1,
-    changes,
-    set: async (_node, room, member) => store.set(room, member),
-    page: async (room, offset, limit) => store.page(room, offset, limit),
-    afterGrace: async () => void (await sleep(graceMs + 50)),
-    close: async () => undefined,
-  };
-});
+describePresenceStore(
+  'MemoryPresence',
+  async (graceMs) => {
+    const changes: PresenceChange[] = [];
+    const store = new MemoryPresence(graceMs, (change) => changes.push(change));
+    return {
+      changes,
+      set: async (_node, room, member) => store.set(room, member),
+      page: async (room, offset, limit) => store.page(room, offset, limit),
+      afterGrace: async () => void (await sleep(graceMs + 50)),
+      close: async () => undefined,
+    };
+  },
+  1,
+);
 
 /** Two nodes (registries) writing members through the registry's scripts, and a listener on the channel. */
 async function onRedis(
@@ -43,7 +46,6 @@ async function onRedis(
     ? listener.ssubscribe(presence.channel)
     : listener.subscribe(presence.channel));
   return {
-    nodes: 2,
     changes,
     set: async (node, room, member) => void (await nodes[node].setLocal(room, member.here, member)),
     page: (room, offset, limit) => presence.page(room, offset, limit),
@@ -79,7 +81,7 @@ describeWithRedis('RedisPresence on one Redis', () => {
     await redis.stop();
   });
 
-  describePresenceStore('RedisPresence', (graceMs) => onRedis(commands, listener, 'PUBLISH', graceMs));
+  describePresenceStore('RedisPresence', (graceMs) => onRedis(commands, listener, 'PUBLISH', graceMs), 2);
 });
 
 describeWithRedisCluster('RedisPresence on a Redis Cluster', () => {
@@ -97,7 +99,9 @@ describeWithRedisCluster('RedisPresence on a Redis Cluster', () => {
     await cluster.stop();
   });
 
-  describePresenceStore('RedisPresence (cluster)', (graceMs) =>
-    onRedis(commands, listener, 'SPUBLISH', graceMs),
+  describePresenceStore(
+    'RedisPresence (cluster)',
+    (graceMs) => onRedis(commands, listener, 'SPUBLISH', graceMs),
+    2,
   );
 });
