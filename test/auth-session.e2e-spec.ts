@@ -38,7 +38,10 @@ describe('AUTH_MODE=jwt', () => {
       { type: 'leave', room: 'r1' },
       { type: 'nope' },
     ]) {
-      expect(await client.request(frame, 'error')).toMatchObject({ code: 'unauthenticated', event: frame.type });
+      expect(await client.request(frame, 'error')).toMatchObject({
+        code: 'unauthenticated',
+        event: frame.type,
+      });
     }
     await client.request({ type: 'auth', token: await sign() }, 'authenticated');
     expect(await client.request({ type: 'join', room: 'r1' }, 'joined')).toMatchObject({ members: 1 });
@@ -59,8 +62,9 @@ describe('AUTH_MODE=jwt', () => {
   it('closes with token_expired then 4002 when exp (plus the tolerance) passes', async () => {
     const expiring = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_S: '0' });
     try {
-      const client = await signedIn(expiring.wsUrl, { ttl: 1 });
-      expect(await client.next('error', 3000)).toMatchObject({ code: 'token_expired' });
+      // `exp` is in whole seconds: a ttl of 1 can be over before the token is verified, 2 cannot.
+      const client = await signedIn(expiring.wsUrl, { ttl: 2 });
+      expect(await client.next('error', 4000)).toMatchObject({ code: 'token_expired' });
       expect((await client.closed).code).toBe(CLOSE_TOKEN_EXPIRED);
     } finally {
       await expiring.close();
@@ -70,10 +74,10 @@ describe('AUTH_MODE=jwt', () => {
   it('a refresh for the same user extends the session', async () => {
     const expiring = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_S: '0' });
     try {
-      const client = await signedIn(expiring.wsUrl, { ttl: 1 });
+      const client = await signedIn(expiring.wsUrl, { ttl: 2 });
       const reply = await client.request({ type: 'auth', token: await sign({ ttl: 3600 }) }, 'authenticated');
       expect(reply.ttl).toBeGreaterThan(3500);
-      await expect(client.nothingWithin(2100)).resolves.toBe(true);
+      await expect(client.nothingWithin(3100)).resolves.toBe(true); // past the first token's exp
       client.close();
     } finally {
       await expiring.close();
@@ -82,7 +86,9 @@ describe('AUTH_MODE=jwt', () => {
 
   it('a refresh for another user gets forbidden, then 4003', async () => {
     const client = await signedIn(server.wsUrl, { sub: 'alice' });
-    expect(await client.request({ type: 'auth', token: await sign({ sub: 'mallory' }) }, 'error')).toMatchObject({
+    expect(
+      await client.request({ type: 'auth', token: await sign({ sub: 'mallory' }) }, 'error'),
+    ).toMatchObject({
       code: 'forbidden',
       event: 'auth',
     });
@@ -97,7 +103,12 @@ describe('AUTH_MODE=jwt', () => {
     await joinAll([alice, bob], 'private:team-7:a');
     await alice.request({ type: 'join', room: 'lobby' }, 'joined');
     alice.send({ type: 'auth', token: await sign({ sub: 'alice', rooms: ['private:team-8:*'] }) });
-    expect(await alice.next('left')).toEqual({ type: 'left', room: 'private:team-7:a', members: 1, reason: 'permission_revoked' });
+    expect(await alice.next('left')).toEqual({
+      type: 'left',
+      room: 'private:team-7:a',
+      members: 1,
+      reason: 'permission_revoked',
+    });
     expect(await alice.next('authenticated')).toMatchObject({ user: 'alice' });
     bob.send({ type: 'message', room: 'private:team-7:a', message: 'secret' });
     await expect(alice.nothingWithin(200)).resolves.toBe(true);
@@ -110,7 +121,9 @@ describe('AUTH_MODE=jwt', () => {
 
   it('a refused refresh closes the connection: invalid_token (4001)', async () => {
     const client = await signedIn(server.wsUrl);
-    expect(await client.request({ type: 'auth', token: 'garbage' }, 'error')).toMatchObject({ code: 'invalid_token' });
+    expect(await client.request({ type: 'auth', token: 'garbage' }, 'error')).toMatchObject({
+      code: 'invalid_token',
+    });
     expect((await client.closed).code).toBe(CLOSE_INVALID_TOKEN);
   });
 });
@@ -131,7 +144,12 @@ describe('identity in frames', () => {
     await alice.request({ type: 'join', room: 'r1', name: 'Impostor' }, 'joined');
     await anon.request({ type: 'join', room: 'r1', name: 'Anon' }, 'joined');
     alice.send({ type: 'message', message: 'hi' });
-    expect(await anon.next('message')).toMatchObject({ room: 'r1', message: 'hi', from: 'Alice', user: 'user-1' });
+    expect(await anon.next('message')).toMatchObject({
+      room: 'r1',
+      message: 'hi',
+      from: 'Alice',
+      user: 'user-1',
+    });
     anon.send({ type: 'message', message: 'hello' });
     const fromAnon = await alice.next('message');
     expect(fromAnon).toMatchObject({ from: 'Anon' });
@@ -142,7 +160,10 @@ describe('identity in frames', () => {
   });
 
   it('uses sub as the display name when the token has no name', async () => {
-    const [bob, anon] = [await signedIn(server.wsUrl, { sub: 'bob' }), await TestClient.connect(server.wsUrl)];
+    const [bob, anon] = [
+      await signedIn(server.wsUrl, { sub: 'bob' }),
+      await TestClient.connect(server.wsUrl),
+    ];
     clients.push(bob, anon);
     await joinAll([bob, anon], 'r2');
     bob.send({ type: 'message', message: 'hi' });
@@ -160,7 +181,10 @@ describe('npm run token', () => {
 
   it('prints a token the service started with the same JWT_SECRET accepts, with the claims asked for', async () => {
     const env = { JWT_SECRET: SECRET, JWT_AUDIENCE: 'chat' };
-    const { stdout, status } = run(['--sub', 'alice', '--name', 'Alice', '--rooms', 'private:team-7:*', '--ttl', '60'], env);
+    const { stdout, status } = run(
+      ['--sub', 'alice', '--name', 'Alice', '--rooms', 'private:team-7:*', '--ttl', '60'],
+      env,
+    );
     expect(status).toBe(0);
     const server = await startApp({ AUTH_MODE: 'jwt', ...env });
     try {
@@ -176,8 +200,14 @@ describe('npm run token', () => {
   }, 30_000);
 
   it('refuses to run without JWT_SECRET or --sub, saying how to use it', () => {
-    expect(run(['--sub', 'alice'], {})).toMatchObject({ status: 1, stderr: expect.stringMatching(/Set JWT_SECRET/) });
-    expect(run([], { JWT_SECRET: SECRET })).toMatchObject({ status: 1, stderr: expect.stringMatching(/usage: npm run token/) });
+    expect(run(['--sub', 'alice'], {})).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/Set JWT_SECRET/),
+    });
+    expect(run([], { JWT_SECRET: SECRET })).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/usage: npm run token/),
+    });
   }, 30_000);
 });
 
@@ -191,7 +221,9 @@ describe('AUTH_MODE=open', () => {
   it('refuses an invalid token rather than treating the client as anonymous', async () => {
     const client = await TestClient.connect(server.wsUrl);
     await client.request({ type: 'join', room: 'lobby' }, 'joined');
-    expect(await client.request({ type: 'auth', token: await sign({}, new Uint8Array(32)) }, 'error')).toMatchObject({
+    expect(
+      await client.request({ type: 'auth', token: await sign({}, new Uint8Array(32)) }, 'error'),
+    ).toMatchObject({
       code: 'invalid_token',
     });
     expect((await client.closed).code).toBe(CLOSE_INVALID_TOKEN);
