@@ -103,8 +103,34 @@ describe(loadConfig.name, () => {
     ['TRUSTED_PROXIES', 'load-balancer'],
     ['TRUSTED_PROXIES', '10.0.0.0/33'],
     ['TRUSTED_PROXIES', '10.0.0.1,'],
+    ['HISTORY_SIZE', '-1'],
+    ['HISTORY_SIZE', '10001'],
+    ['HISTORY_TTL_MS', '999'],
+    ['HISTORY_MAX_BYTES', '1000'],
+    ['MAX_RECOVER', '0'],
+    ['IDEMPOTENCY_TTL_MS', 'forever'],
+    ['IDEMPOTENCY_MAX_KEYS', '999'],
+    ['PRESENCE_LEAVE_GRACE_MS', '-1'],
+    ['PRESENCE_LEAVE_GRACE_MS', '3600001'],
+    ['PRESENCE_LEAVE_GRACE_MS', '1.5'],
+    ['PRESENCE_MAX_MEMBERS', '0'],
+    ['PRESENCE_MAX_MEMBERS', '10001'],
+    ['PRESENCE_WINDOW_MS', '-1'],
+    ['PRESENCE_WINDOW_MS', '10001'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
+  });
+
+  it('reads the history and presence settings', () => {
+    const config = loadConfig({
+      HISTORY_SIZE: '0',
+      MAX_RECOVER: '7',
+      PRESENCE_LEAVE_GRACE_MS: '0',
+      PRESENCE_MAX_MEMBERS: '10000',
+      PRESENCE_WINDOW_MS: '0',
+    });
+    expect(config.history).toMatchObject({ size: 0, maxRecover: 7 });
+    expect(config.presence).toEqual({ graceMs: 0, maxMembers: 10000, windowMs: 0 });
   });
 
   it('reads the Redis settings of cluster mode', () => {
