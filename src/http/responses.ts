@@ -94,7 +94,7 @@ export class MembersPageBody extends PageBody {
 
   @ApiProperty({
     type: [MemberBody],
-    description: 'Ordered by member key (`u:<user>` or `c:<conn>`, code-unit order).',
+    description: 'Ordered by member key (`u:<user>` or `c:<conn>`, compared by their UTF-8 bytes).',
   })
   members: MemberBody[];
 }

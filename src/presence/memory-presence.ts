@@ -1,10 +1,10 @@
 import {
   byBytes,
+  type MemberHere,
   type MemberInfo,
-  MemberHere,
-  MemberPage,
-  PresenceListener,
-  PresenceStore,
+  type MemberPage,
+  type PresenceListener,
+  type PresenceStore,
 } from './presence-store';
 
 interface Entry {
@@ -71,12 +71,10 @@ export class MemoryPresence implements PresenceStore {
   private join(room: string, presence: RoomPresence, key: string, info: MemberInfo, here: number): void {
     presence.members.set(key, { info, connections: here });
     presence.sorted = undefined;
-    const { rev, members } = presence;
-    presence.rev = rev + 1;
     this.onChange({
       room,
-      rev: rev + 1,
-      count: members.size,
+      rev: ++presence.rev,
+      count: presence.members.size,
       kind: 'join',
       key,
       member: { ...info, connections: here },

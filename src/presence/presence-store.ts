@@ -11,6 +11,10 @@ export interface MemberInfo {
   conn?: string;
 }
 
+/** What stores key a member by: `u:<sub>` for a user, `c:<connection id>` for an anonymous connection. */
+export const memberKey = ({ user, conn }: MemberInfo): string =>
+  user === undefined ? `c:${conn}` : `u:${user}`;
+
 /** A member as a snapshot lists it: `connections` counts its connections in the room, on every instance. */
 export interface Member extends MemberInfo {
   connections: number;

@@ -5,6 +5,7 @@ import type { MaybeAsync } from '../rooms/engine';
 import { PresenceFeeds } from './presence-feeds';
 import {
   byBytes,
+  memberKey,
   type Member,
   type MemberHere,
   type MemberInfo,
@@ -163,9 +164,9 @@ export class PresenceService {
 /** A verified user is one member however many connections it has; an anonymous connection is one of its own. */
 function identify(conn: Connection): { key: string; info: MemberInfo } {
   const { auth } = conn;
-  if (auth.kind === 'authenticated') {
-    const { user, name } = auth.identity;
-    return { key: `u:${user}`, info: { name, user } };
-  }
-  return { key: `c:${conn.id}`, info: { name: conn.from, conn: conn.id } };
+  const info: MemberInfo =
+    auth.kind === 'authenticated'
+      ? { name: auth.identity.name, user: auth.identity.user }
+      : { name: conn.from, conn: conn.id };
+  return { key: memberKey(info), info };
 }

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../cluster/redis-clients';
-import type { Member, MemberPage, PresenceChange } from './presence-store';
+import { type Member, memberKey, type MemberPage, type PresenceChange } from './presence-store';
 import { PRESENCE_SCRIPTS } from './redis-presence.scripts';
 
 type Scripted = {
@@ -72,13 +72,12 @@ export class RedisPresence {
     } catch {
       return undefined;
     }
-    const key = member.user === undefined ? `c:${member.conn}` : `u:${member.user}`;
     return {
       room,
       rev: Number(rev),
       count: Number(count),
       kind: kind === 'j' ? 'join' : 'leave',
-      key,
+      key: memberKey(member),
       member,
     };
   }
