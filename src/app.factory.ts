@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { serveApiHttp } from './api/api-http';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/load-config';
 import { setupOpenApi } from './docs/openapi';
@@ -11,9 +12,11 @@ import { ChatWsAdapter } from './gateway/chat-ws.adapter';
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   // Nest's own lines and every `new Logger(...)` go through pino from here on; what Nest logs
   // while the app is built waits for it.
-  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  // Bodies are parsed by serveApiHttp's parser alone, with the API's bound.
+  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new ChatWsAdapter(app, config, ChatGateway));
+  serveApiHttp(app);
   setupOpenApi(app);
   return app;
 }

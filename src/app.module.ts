@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
 import { configModule } from './config/config.module';
 import type { AppConfig } from './config/load-config';
 import { DocsModule } from './docs/docs.module';
@@ -23,6 +24,7 @@ export class AppModule {
         MetricsModule,
         DocsModule,
         PageModule,
+        ...(config.api ? [ApiModule] : []),
       ],
     };
   }

@@ -31,6 +31,7 @@ const ZERO_DISCONNECTS = {
   forbidden: 0,
   auth_timeout: 0,
   rate_limited: 0,
+  disconnected: 0,
 };
 const ZERO_AUTH = {
   authenticated: 0,

@@ -2,12 +2,21 @@ import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from 
 import { randomBytes } from 'node:crypto';
 import type { HistoryConfig, PresenceConfig } from '../config/load-config';
 import { unpositionedJson } from '../gateway/frames';
-import type { Draft, Page, Position, Recovery } from '../history/history-store';
+import { type Draft, offsetRequired, type Page, type Position, type Recovery } from '../history/history-store';
 import { RedisHistory } from '../history/redis-history';
 import type { MemberHere, MemberPage } from '../presence/presence-store';
 import { RedisPresence } from '../presence/redis-presence';
 import type { Connection } from '../rooms/connection';
-import type { Census, LocalRooms, MaybeAsync, Published, RoomsEngine } from '../rooms/engine';
+import {
+  type Census,
+  type Control,
+  type Except,
+  isExclusion,
+  type LocalRooms,
+  type MaybeAsync,
+  type Published,
+  type RoomsEngine,
+} from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
 import {
   createTransport,
@@ -30,9 +39,9 @@ export interface RedisEngineOptions {
   presence: PresenceConfig;
 }
 
-// A published broadcast is `<node id><epoch><frame JSON>`: the node id (9 random bytes in
-// base64url) and its registration epoch (base 36, fixed width) in front of the frame. Room
-// messages go through the room's log instead (RedisHistory).
+// A published broadcast is `<node id><epoch><frame JSON>` (a control command `<node id><epoch>
+// <command JSON>`): the node id (9 random bytes in base64url) and its registration epoch
+// (base 36, fixed width) in front. Room messages go through the room's log instead (RedisHistory).
 const NODE_ID_LENGTH = 12;
 const EPOCH_LENGTH = 6;
 const HEADER_LENGTH = NODE_ID_LENGTH + EPOCH_LENGTH;
@@ -62,8 +71,8 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   private readonly log: RedisHistory;
   private readonly roster: RedisPresence;
   private readonly feeds: RoomFeeds;
-  /** The local sender of each append awaiting Redis, by the origin the script publishes with it. */
-  private readonly sending = new Map<string, Connection>();
+  /** Who must not get each append awaiting Redis (its local sender), by the origin the script publishes with it. */
+  private readonly sending = new Map<string, Except>();
   /**
    * Appends Redis did not answer, should it run them late: the sender of one refused as
    * unavailable (it has a cid) must still not get it, and one delivered here without an offset
@@ -74,6 +83,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   /** This instance's last append (or local delivery queued behind appends), for ordering. */
   private appendsTail: Promise<unknown> = Promise.resolve();
   private readonly broadcastChannel: string;
+  private readonly controlChannel: string;
   private local!: LocalRooms;
   private up = false;
   /** Rooms whose channel is subscribed (or being subscribed), and when it is live. */
@@ -109,9 +119,10 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       this.log,
       options.history,
       () => this.local,
-      (origin) => this.sending.get(origin) ?? deref(this.unanswered.take(origin)),
+      (origin) => this.sending.get(origin) ?? deref(this.unanswered.take(origin)) ?? excludedBy(origin),
     );
     this.broadcastChannel = `${options.prefix}:broadcast`;
+    this.controlChannel = `${options.prefix}:control`;
     for (const client of [this.commands, this.subscriber]) {
       client.on('ready', () => this.resync());
       client.on('close', () => {
@@ -203,17 +214,20 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   /**
    * One script call. While Redis is away (or past the bound of what awaits it) the message
-   * cannot have an offset: without a cid it goes to the members here alone, with no offset,
-   * after this instance's appends still awaiting Redis, and the room's members here get
-   * `reset` when Redis is back. With a cid it goes nowhere ('unavailable'), so that a retry
-   * is delivered once. An append Redis does not answer within REDIS_TIMEOUT_MS is treated
-   * the same way; if Redis runs it late, its copy is not delivered here again.
+   * cannot have an offset: a client's message without a cid goes to the members here alone,
+   * with no offset, after this instance's appends still awaiting Redis, and the room's members
+   * here get `reset` when Redis is back. One that must have an offset (`offsetRequired`) goes
+   * nowhere ('unavailable'), so that a retry is delivered once. An append Redis does not
+   * answer within REDIS_TIMEOUT_MS is treated the same way; if Redis runs it late, its copy is
+   * not delivered here again. Connections the backend excluded travel in the origin, which
+   * every instance reads them from.
    */
-  publish(room: string, draft: Draft, sender: Connection): MaybeAsync<Published> {
+  publish(room: string, draft: Draft, except: Except): MaybeAsync<Published> {
     const bytes = draft.head.length; // UTF-16 units: close enough for a bound
-    if (!this.up || !this.reserve(bytes)) return this.publishHere(room, draft, sender);
-    const origin = `${this.nodeId}:${(++this.appends).toString(36)}`;
-    this.sending.set(origin, sender);
+    if (!this.up || !this.reserve(bytes)) return this.publishHere(room, draft, except);
+    let origin = `${this.nodeId}:${(++this.appends).toString(36)}`;
+    if (isExclusion(except)) origin += `${EXCLUDED}${[...except].join(',')}`;
+    if (except) this.sending.set(origin, except);
     const settle = () => {
       this.pendingPublishBytes -= bytes;
       this.sending.delete(origin);
@@ -230,28 +244,30 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       (err: Error): Published => {
         settle();
         this.writeFailed(err);
-        this.unanswered.set(origin, draft.cid ? new WeakRef(sender) : 'delivered');
+        const required = offsetRequired(draft);
+        if (!required) this.unanswered.set(origin, 'delivered');
+        else if (except && !isExclusion(except)) this.unanswered.set(origin, new WeakRef(except));
         // Redis may be only slow: a catch-up once it should have answered puts the room right.
         if (this.up) setTimeout(() => void this.feeds.catchUp(room), REDIS_TIMEOUT_MS).unref();
-        return draft.cid ? 'unavailable' : this.deliverHere(room, draft, sender);
+        return required ? 'unavailable' : this.deliverHere(room, draft, except);
       },
     );
     this.appendsTail = appended;
     return appended;
   }
 
-  private publishHere(room: string, draft: Draft, sender: Connection): MaybeAsync<Published> {
-    if (draft.cid) return 'unavailable';
-    if (this.pendingPublishBytes === 0) return this.deliverHere(room, draft, sender);
+  private publishHere(room: string, draft: Draft, except: Except): MaybeAsync<Published> {
+    if (offsetRequired(draft)) return 'unavailable';
+    if (this.pendingPublishBytes === 0) return this.deliverHere(room, draft, except);
     // Appends still await Redis: this one goes after them, as it was sent after them.
-    const after = this.appendsTail.then(() => this.deliverHere(room, draft, sender));
+    const after = this.appendsTail.then(() => this.deliverHere(room, draft, except));
     this.appendsTail = after;
     return after;
   }
 
-  private deliverHere(room: string, draft: Draft, sender: Connection): 'local' {
+  private deliverHere(room: string, draft: Draft, except: Except): 'local' {
     this.feeds.unpositioned(room);
-    this.local.deliverToRoom(room, new OutboundText(unpositionedJson(draft.head)), sender);
+    this.local.deliverToRoom(room, new OutboundText(unpositionedJson(draft.head)), except);
     return 'local';
   }
 
@@ -259,6 +275,14 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     if (!this.up || !this.reserve(text.json.length)) return;
     const settle = () => void (this.pendingPublishBytes -= text.json.length);
     this.redis.publish(this.broadcastChannel, this.header + text.json).then(settle, settle);
+  }
+
+  control(command: Control): MaybeAsync<boolean> {
+    if (!this.up) return false;
+    return this.redis.publish(this.controlChannel, this.header + JSON.stringify(command)).then(
+      () => true,
+      () => false,
+    );
   }
 
   presence(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'> {
@@ -294,16 +318,34 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel === this.roster.channel) return this.onPresence(message);
-    if (channel !== this.broadcastChannel) return this.onRoomMessage(channel, message);
-    if (message.startsWith(this.nodeId)) return; // our own, already delivered locally
-    // A hung Redis that resumes may still run publishes from a sender's older registration
-    // after newer ones: those are dropped, so each sender's messages stay in order.
+    if (channel === this.broadcastChannel) return this.fromOtherNode(message, this.onBroadcast);
+    if (channel === this.controlChannel) return this.fromOtherNode(message, this.onControl);
+    this.onRoomMessage(channel, message);
+  };
+
+  /**
+   * What another node published behind its header; our own is done here already. A hung Redis
+   * that resumes may still run publishes from a sender's older registration after newer ones:
+   * those are dropped, so each sender's broadcasts and commands stay in order.
+   */
+  private fromOtherNode(message: string, handle: (body: string) => void): void {
+    if (message.startsWith(this.nodeId)) return;
     const sender = message.slice(0, NODE_ID_LENGTH);
     const epoch = parseInt(message.slice(NODE_ID_LENGTH, HEADER_LENGTH), 36);
     const latest = this.senderEpochs.get(sender) ?? 0;
     if (epoch < latest) return;
     if (epoch > latest) this.senderEpochs.set(sender, epoch);
-    this.local.deliverToAll(new OutboundText(message.slice(HEADER_LENGTH)));
+    handle(message.slice(HEADER_LENGTH));
+  }
+
+  private readonly onBroadcast = (frame: string): void => this.local.deliverToAll(new OutboundText(frame));
+
+  private readonly onControl = (json: string): void => {
+    try {
+      this.local.controlled(JSON.parse(json) as Control);
+    } catch (err) {
+      this.logger.warn(`Dropped a control command that failed: ${(err as Error).message}`);
+    }
   };
 
   private onPresence(message: string): void {
@@ -442,6 +484,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const room of this.feeds.rooms()) if (!rooms.has(room)) this.feeds.drop(room);
     const channels = [
       this.broadcastChannel,
+      this.controlChannel,
       this.roster.channel,
       ...[...rooms].map((room) => this.log.channel(room)),
     ];
@@ -498,6 +541,14 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.timers.push(timer);
   }
 }
+
+// An origin is `<node id>:<count>`, then, for a backend's message that excludes connections,
+// `!` and their ids (base64url, so neither `!`, `,` nor a space) separated by commas.
+const EXCLUDED = '!';
+const excludedBy = (origin: string): ReadonlySet<string> | undefined => {
+  const at = origin.indexOf(EXCLUDED);
+  return at === -1 ? undefined : new Set(origin.slice(at + 1).split(','));
+};
 
 const deref = (copy: WeakRef<Connection> | 'delivered' | undefined): LocalCopy =>
   copy === 'delivered' ? copy : copy?.deref();

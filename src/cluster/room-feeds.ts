@@ -7,15 +7,15 @@ import {
   recoveryFailure,
 } from '../history/history-store';
 import type { Entry, RedisHistory } from '../history/redis-history';
-import type { Connection } from '../rooms/connection';
-import type { LocalRooms } from '../rooms/engine';
+import type { Except, LocalRooms } from '../rooms/engine';
 import { OutboundText } from '../rooms/outbound';
 
 /**
- * Who among the members here must not get a message: its sender, or all of them when it went
- * out here already without an offset (an append Redis answered too late).
+ * Who among the members here must not get a message: its sender or the connections the
+ * backend excluded, or all of them when it went out here already without an offset (an
+ * append Redis answered too late).
  */
-export type LocalCopy = Connection | 'delivered' | undefined;
+export type LocalCopy = Except | 'delivered';
 
 /** A message that came before one it follows. */
 interface Held {

@@ -24,3 +24,15 @@ export function IsEntryList(problem: (entry: string) => string | undefined): Pro
     },
   });
 }
+
+/** A value `problem` finds nothing wrong with; the failure is what it says (naming the variable). */
+export function HasNoProblem(problem: (value: string) => string | undefined): PropertyDecorator {
+  const found = (value: unknown) => (typeof value === 'string' ? problem(value) : 'not text');
+  return ValidateBy({
+    name: 'hasNoProblem',
+    validator: {
+      validate: (value) => found(value) === undefined,
+      defaultMessage: (args?: ValidationArguments) => found(args!.value) ?? '',
+    },
+  });
+}

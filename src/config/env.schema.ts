@@ -3,7 +3,8 @@ import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { proxyProblem } from '../limits/client-address';
 import { originProblem } from '../limits/origin-policy';
-import { IsEntryList } from './entry-list';
+import { apiKeysProblem } from '../api/api-keys';
+import { HasNoProblem, IsEntryList } from './entry-list';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -324,4 +325,18 @@ export class EnvSchema {
   @Min(0)
   @Max(10_000)
   PRESENCE_WINDOW_MS = 100;
+
+  // Keys of the HTTP API for the app's backend (/api/v1): `id:secret:scopes` entries separated
+  // by `;`. Unset: no such API.
+  @IsOptional()
+  @HasNoProblem(apiKeysProblem)
+  API_KEYS: string | undefined = undefined;
+
+  // Requests each API key may make a second, across instances in cluster mode; 0: no limit.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  API_RATE_LIMIT_PER_S = 100;
 }

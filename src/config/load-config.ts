@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { type ApiKey, parseApiKeys } from '../api/api-keys';
 import { AuthMode, EnvSchema, LogFormat, LogLevel } from './env.schema';
 import { splitList } from './entry-list';
 import { jwtKeyProblems, type JwtKeyConfig, toJwtKeyConfig } from './jwt-key-config';
@@ -45,6 +46,14 @@ export interface AppConfig {
   readonly trustedProxies: readonly string[];
   readonly history: HistoryConfig;
   readonly presence: PresenceConfig;
+  /** The HTTP API for the app's backend; undefined when API_KEYS is unset. */
+  readonly api: ApiConfig | undefined;
+}
+
+export interface ApiConfig {
+  readonly keys: readonly ApiKey[];
+  /** Requests a key may make a second; 0: no limit. */
+  readonly ratePerS: number;
 }
 
 /** Room logs: what is kept, for how long, and what a join may replay. */
@@ -156,5 +165,9 @@ function toAppConfig(s: EnvSchema): AppConfig {
       maxMembers: s.PRESENCE_MAX_MEMBERS,
       windowMs: s.PRESENCE_WINDOW_MS,
     },
+    api:
+      s.API_KEYS === undefined
+        ? undefined
+        : { keys: parseApiKeys(s.API_KEYS), ratePerS: s.API_RATE_LIMIT_PER_S },
   };
 }

@@ -63,7 +63,7 @@ export interface AckFrame {
 export type ReplyFrame =
   | JoinedFrame
   | AckFrame
-  | { type: 'left'; room: string; members: number; reason?: 'permission_revoked' }
+  | { type: 'left'; room: string; members: number; reason?: 'permission_revoked' | 'removed'; detail?: string }
   | { type: 'echo'; message: string }
   | { type: 'authenticated'; user: string; name: string; exp: number; ttl: number }
   | ErrorFrame;
@@ -153,6 +153,11 @@ export const historyJson = (
   `{"type":"history","room":${JSON.stringify(room)},"epoch":${JSON.stringify(page.epoch)},"offset":${page.offset},"messages":[${page.frames.join(',')}],"more":${page.more}}`;
 export const leftFrame = (room: string, members: number): ReplyFrame => ({ type: 'left', room, members });
 export const echoFrame = (message: string): ReplyFrame => ({ type: 'echo', message });
+/** Taken out of the room by the app's backend (DELETE /api/v1/rooms/:name/members/:sub), with its words if it gave some. */
+export const removedFrame = (room: string, members: number, detail?: string): ReplyFrame =>
+  detail === undefined
+    ? { type: 'left', room, members, reason: 'removed' }
+    : { type: 'left', room, members, reason: 'removed', detail };
 /** Left because a refreshed token no longer allows the room. */
 export const revokedFrame = (room: string, members: number): ReplyFrame => ({
   type: 'left',
@@ -183,6 +188,9 @@ export const senderJson = (from: string, user: string | undefined) =>
   user === undefined
     ? `"from":${JSON.stringify(from)}`
     : `"from":${JSON.stringify(from)},"user":${JSON.stringify(user)}`;
+
+/** The sender fields of a message or broadcast the app's backend sent: no client's frame has `origin`. */
+export const serverSenderJson = (from: string) => `"origin":"server","from":${JSON.stringify(from)}`;
 
 // Built as text around the message's JSON, which may come straight from the frame that carried
 // it (see message-json.ts); each is what JSON.stringify makes of the same object.

@@ -2,7 +2,7 @@ import { ArgumentMetadata, Inject, Injectable, Type, ValidationError, Validation
 import { ConfigService } from '@nestjs/config';
 import { WsException } from '@nestjs/websockets';
 import type { AppConfigService } from '../config/config.module';
-import { BroadcastDto, EchoDto, MessageDto, TextDto } from './dto/text.dto';
+import { BroadcastDto, EchoDto, MessageDto, withMaxLength } from './dto/text.dto';
 import { compileValidator, type FastValidator } from './fast-validator';
 import { ErrorDetail } from './frames';
 
@@ -56,15 +56,6 @@ export class WsValidationPipe extends ValidationPipe {
   private limitedOf(dto: Type): Type {
     return this.limited.get(dto) ?? dto;
   }
-}
-
-// Each app gets its own subclasses carrying its MAX_MESSAGE_LENGTH (see TextDto), so two apps
-// in one process (as in the tests) can run with different limits.
-function withMaxLength(dto: typeof TextDto, max: number): Type<TextDto> {
-  const limited = class extends dto {
-    static override maxMessageLength = max;
-  };
-  return Object.defineProperty(limited, 'name', { value: dto.name }); // for traces and errors
 }
 
 function toDetails(errors: ValidationError[]): ErrorDetail[] {

@@ -14,7 +14,15 @@ export interface Draft {
   readonly ts: number;
   /** The client's id for it, and who sent it (`sub`, or "" for any anonymous sender). */
   readonly cid?: { readonly id: string; readonly sender: string };
+  /** Sent by the app's backend (the HTTP API), which is told whether it went out. */
+  readonly fromServer?: boolean;
 }
+
+/**
+ * A message whose sender must be able to retry it goes out with an offset or not at all:
+ * never to one instance's members alone while Redis is away.
+ */
+export const offsetRequired = (draft: Draft) => draft.cid !== undefined || draft.fromServer === true;
 
 /** The message's place in the log, or, for a `cid` seen before, the first message's. */
 export type Appended =

@@ -5,6 +5,7 @@ import type { Level } from 'pino';
 import type { Options } from 'pino-http';
 import type { LogLevel } from '../config/env.schema';
 import type { AppConfig } from '../config/load-config';
+import { redactRequest } from './credentials';
 
 /** LOG_LEVEL names Nest's levels; pino calls `log` info and `verbose` trace. */
 const PINO_LEVELS: Record<LogLevel, Level> = {
@@ -37,6 +38,8 @@ export function loggingModule(config: AppConfig): DynamicModule {
       paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'req.headers.cookie'],
       censor: '[redacted]',
     },
+    // A credential put in a URL (which the API refuses) is kept out of the log line too.
+    serializers: { req: redactRequest },
   };
   // Written synchronously, so the lines logged just before process.exit() (shutdown) get out.
   // pino-pretty is loaded only when asked for: JSON, the default, does not need it.

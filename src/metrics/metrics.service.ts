@@ -26,6 +26,7 @@ const DISCONNECT_REASONS = [
   'forbidden',
   'auth_timeout',
   'rate_limited',
+  'disconnected',
 ] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 /** How each token presented (at the upgrade or in an `auth` frame) fared, and auth timeouts. */
@@ -73,6 +74,7 @@ export class MetricsService implements OnModuleInit {
   readonly fanout: FastHistogram;
   private readonly framesByEvent = new Map<string, Tally>(EVENTS.map((event) => [event, this.frames[event]]));
   private sizes: LocalSizes = { rooms: () => 0, connections: () => 0 };
+  private readonly apiRequests: Counter<'method' | 'route' | 'status'>;
 
   constructor() {
     const registers = [this.registry];
@@ -143,6 +145,12 @@ export class MetricsService implements OnModuleInit {
       'Messages sent again with a cid already seen: acked again, not delivered again',
       this.duplicates,
     );
+    this.apiRequests = new Counter({
+      name: 'chat_api_requests_total',
+      help: "Requests to the backend's HTTP API (/api/v1), by method, route and status",
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
     this.fanout = new FastHistogram(
       'chat_fanout_seconds',
       "Time to hand one message to this instance's recipients",
@@ -158,6 +166,11 @@ export class MetricsService implements OnModuleInit {
 
   countFrame(event: string): void {
     (this.framesByEvent.get(event) ?? this.frames.unknown).value++;
+  }
+
+  /** `route` is the route's pattern (`unmatched` for none), so paths cannot add series. */
+  countApiRequest(method: string, route: string, status: number): void {
+    this.apiRequests.inc({ method, route, status: String(status) });
   }
 
   readSizesFrom(sizes: LocalSizes): void {

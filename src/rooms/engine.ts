@@ -18,10 +18,24 @@ export interface Census {
   connections: number;
 }
 
+/**
+ * Who among a room's members here must not get a message: its sender, or the connections (by
+ * id) the app's backend named when it sent one.
+ */
+export type Except = Connection | ReadonlySet<string> | undefined;
+
+export const isExclusion = (except: Except | 'delivered'): except is ReadonlySet<string> =>
+  except instanceof Set;
+
+/** What the app's backend asks of every instance (the HTTP API's control routes). */
+export type Control =
+  | { readonly kind: 'disconnect'; readonly user: string; readonly code: number; readonly reason: string }
+  | { readonly kind: 'remove'; readonly room: string; readonly user: string; readonly detail?: string };
+
 /** What an engine may ask of this instance's own rooms. */
 export interface LocalRooms {
-  /** Hands a room message to this instance's members of `room`, but for `except` (its sender). */
-  deliverToRoom(room: string, text: OutboundText, except?: Connection): void;
+  /** Hands a room message to this instance's members of `room`, but for `except`. */
+  deliverToRoom(room: string, text: OutboundText, except?: Except): void;
   /** Tells this instance's members of `room` that continuity was lost: they go on from `at`. */
   resetRoom(room: string, at: Position): void;
   /** Hands a broadcast from another instance to every connection here. */
@@ -34,6 +48,8 @@ export interface LocalRooms {
   localCensus(): Census;
   /** Each room's members with connections here: what this instance holds, for a registration. */
   localPresence(): Iterable<[string, MemberHere]>;
+  /** Carries out the backend's `command` on this instance's connections. */
+  controlled(command: Control): void;
   /** A member joined or left a room (on any instance), in the room's rev order. */
   presenceChanged(change: PresenceChange): void;
   /** Presence can no longer be read cluster-wide (`local`), or can again: followers need a fresh snapshot. */
@@ -64,11 +80,12 @@ export interface RoomsEngine {
   /** A connection opened or closed (RoomsService.localCensus() has the count). */
   connectionsChanged(): void;
   /**
-   * Gives a room message its place in the room's log and delivers it to every member but its
-   * sender, on every instance. 'local': Redis is away, so it went to this instance's members
-   * alone, without an offset; 'unavailable': it went nowhere (it had a cid, or Redis failed).
+   * Gives a room message its place in the room's log and delivers it to every member but
+   * `except`, on every instance. 'local': Redis is away, so it went to this instance's members
+   * alone, without an offset; 'unavailable': it went nowhere (it needed an offset, see
+   * `offsetRequired`, and Redis failed).
    */
-  publish(room: string, draft: Draft, sender: Connection): MaybeAsync<Published>;
+  publish(room: string, draft: Draft, except: Except): MaybeAsync<Published>;
   /**
    * Calls `enter` at the moment a member added by it gets every later message of the room
    * and no earlier one (synchronously with that moment: nothing is delivered in between). It
@@ -81,6 +98,11 @@ export interface RoomsEngine {
   presence(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'>;
   /** A broadcast already delivered to this instance's connections. */
   broadcast(text: OutboundText): void;
+  /**
+   * Has every other instance carry out `command` (this one already has); false when they
+   * cannot be reached (Redis is away).
+   */
+  control(command: Control): MaybeAsync<boolean>;
   members(room: string): MaybeAsync<number>;
   census(): MaybeAsync<Census>;
   /** Whether there are other instances to reach (cluster mode), so readiness checks `ready`. */

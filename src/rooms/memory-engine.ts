@@ -3,8 +3,7 @@ import type { Draft, Page, Position, Recovery } from '../history/history-store';
 import { MemoryHistory } from '../history/memory-history';
 import { MemoryPresence } from '../presence/memory-presence';
 import type { MemberHere, MemberPage } from '../presence/presence-store';
-import type { Connection } from './connection';
-import type { Census, LocalRooms, Published, RoomsEngine } from './engine';
+import type { Census, Except, LocalRooms, Published, RoomsEngine } from './engine';
 import { OutboundText } from './outbound';
 
 /**
@@ -42,13 +41,13 @@ export class MemoryEngine implements RoomsEngine {
 
   connectionsChanged(): void {}
 
-  publish(room: string, draft: Draft, sender: Connection): Published {
+  publish(room: string, draft: Draft, except: Except): Published {
     const appended = this.log.append(room, draft);
     if (appended.duplicate) return appended;
     // The log encoded the frame already: its bytes are copied into the socket frame, not encoded again.
     const { frame, utf8 } = appended;
     const text = utf8 ? OutboundText.fromEncoded(frame, utf8) : new OutboundText(frame);
-    this.local.deliverToRoom(room, text, sender);
+    this.local.deliverToRoom(room, text, except);
     return appended;
   }
 
@@ -65,6 +64,10 @@ export class MemoryEngine implements RoomsEngine {
   }
 
   broadcast(): void {}
+
+  control(): boolean {
+    return true; // no other instance
+  }
 
   members(room: string): number {
     return this.local.localMembers(room);

@@ -2,7 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import type { AppConfigService } from '../config/config.module';
-import { broadcastJson, type ErrorCode, joinedFrame, resetJson, roomMessageHead } from '../gateway/frames';
+import { endAuth } from '../auth/auth-state';
+import {
+  broadcastJson,
+  type ErrorCode,
+  joinedFrame,
+  removedFrame,
+  resetJson,
+  roomMessageHead,
+  serverSenderJson,
+} from '../gateway/frames';
 import type { Draft, Page, Position, Recovery } from '../history/history-store';
 import type { FastHistogram } from '../metrics/fast-histogram';
 import { MetricsService } from '../metrics/metrics.service';
@@ -13,6 +22,9 @@ import { Connection } from './connection';
 import {
   byBusiestThenName,
   type Census,
+  type Control,
+  type Except,
+  isExclusion,
   type LocalRooms,
   type MaybeAsync,
   type Published,
@@ -167,11 +179,70 @@ export class RoomsService implements LocalRooms {
     );
   }
 
+  /** A page of `room`'s history, for the app's backend (a member asks with history()). */
+  historyOf(room: string, before: number | undefined, limit: number): MaybeAsync<Page | 'unavailable'> {
+    return this.engine.history(room, before, limit);
+  }
+
   /** To every open connection, the sender included. */
   broadcast(conn: Connection, body: MessageText): void {
     const text = new OutboundText(broadcastJson(jsonOf(body), conn.senderJson, this.nextId(), Date.now()));
     this.deliver(this.connections, text, this.broadcastDeliveries);
     this.engine.broadcast(text);
+  }
+
+  /**
+   * A room message from the app's backend: in the room's log like any other, its frame marked
+   * `"origin":"server"` so that no client can pass for it, to every member but the connections
+   * `exclude` names. It goes out with an offset or not at all ('unavailable').
+   */
+  sendFromServer(
+    room: string,
+    body: MessageText & { from: string },
+    exclude?: ReadonlySet<string>,
+  ): MaybeAsync<{ id: string; ts: number; offset: number } | 'unavailable'> {
+    const id = this.nextId();
+    const ts = Date.now();
+    const head = roomMessageHead(room, jsonOf(body), serverSenderJson(body.from), id, ts);
+    return then(this.engine.publish(room, { head, id, ts, fromServer: true }, exclude), (published) =>
+      typeof published === 'object' ? { id, ts, offset: published.offset } : 'unavailable',
+    );
+  }
+
+  /** A broadcast from the app's backend, to every connection on every instance; 'unavailable' when other instances cannot be reached. */
+  broadcastFromServer(body: MessageText & { from: string }): { id: string; ts: number } | 'unavailable' {
+    if (!this.engine.ready) return 'unavailable';
+    const id = this.nextId();
+    const ts = Date.now();
+    const text = new OutboundText(broadcastJson(jsonOf(body), serverSenderJson(body.from), id, ts));
+    this.deliver(this.connections, text, this.broadcastDeliveries);
+    this.engine.broadcast(text);
+    return { id, ts };
+  }
+
+  /**
+   * Carries out the backend's `command` here and on every other instance; 'unavailable', and
+   * nothing done, when they cannot all be reached.
+   */
+  control(command: Control): MaybeAsync<'done' | 'unavailable'> {
+    if (!this.engine.ready) return 'unavailable';
+    this.controlled(command);
+    return then(this.engine.control(command), (reached) => (reached ? 'done' : 'unavailable'));
+  }
+
+  controlled(command: Control): void {
+    for (const conn of this.connections) {
+      if (userOf(conn) !== command.user) continue;
+      if (command.kind === 'disconnect') {
+        endAuth(conn);
+        conn.closedFor = 'disconnected';
+        conn.socket.close(command.code, command.reason);
+      } else if (conn.holds(command.room)) {
+        void then(this.leave(conn, command.room), (left) => {
+          if (left.ok) conn.sendJson(removedFrame(command.room, left.members, command.detail));
+        });
+      }
+    }
   }
 
   /** The connection signed in while in rooms: in each it is counted as its user from now on. */
@@ -198,9 +269,13 @@ export class RoomsService implements LocalRooms {
     return this.engine.census();
   }
 
-  deliverToRoom(room: string, text: OutboundText, except?: Connection): void {
+  deliverToRoom(room: string, text: OutboundText, except?: Except): void {
     const members = this.members.get(room);
-    if (members) this.deliver(members, text, this.messageDeliveries, except);
+    if (!members) return;
+    // The backend's exclusions are looked up per member only for its messages that have some.
+    if (!isExclusion(except)) return this.deliver(members, text, this.messageDeliveries, except);
+    const included = new Set([...members].filter((member) => !except.has(member.id)));
+    this.deliver(included, text, this.messageDeliveries);
   }
 
   resetRoom(room: string, at: Position): void {
@@ -331,9 +406,13 @@ export class RoomsService implements LocalRooms {
   }
 }
 
+/** Whose connection this is: its token's `sub`, if it has a verified one. */
+const userOf = (conn: Connection) =>
+  conn.auth.kind === 'authenticated' ? conn.auth.identity.user : undefined;
+
 /** Whose `cid`s these are: its `sub` when verified; anonymous senders share one space. */
 function senderKey(conn: Connection): string {
-  return conn.auth.kind === 'authenticated' ? conn.auth.identity.user : '';
+  return userOf(conn) ?? '';
 }
 
 /** `map` applied now, or once a cluster answer comes. */

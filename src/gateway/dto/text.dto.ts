@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import { IsOptional, IsString, Matches, type ValidationArguments } from 'class-validator';
 import { FRAME_TEXT, messageJson } from '../message-json';
 import { CharLength } from './chars';
@@ -42,3 +43,13 @@ export class MessageDto extends TextDto {
 export class BroadcastDto extends TextDto {}
 
 export class EchoDto extends TextDto {}
+
+// Each app gets its own subclasses carrying its MAX_MESSAGE_LENGTH (see TextDto), so two apps
+// in one process (as in the tests) can run with different limits.
+/** `dto` carrying this app's MAX_MESSAGE_LENGTH. */
+export function withMaxLength(dto: typeof TextDto, max: number): Type<TextDto> {
+  const limited = class extends dto {
+    static override maxMessageLength = max;
+  };
+  return Object.defineProperty(limited, 'name', { value: dto.name }); // for traces and errors
+}
