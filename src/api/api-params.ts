@@ -1,5 +1,6 @@
-import { ApiError } from './api-error';
+import { isSub, SUB_RULE } from '../auth/identity';
 import { isRoomName, ROOM_NAME_RULE } from '../rooms/room-name';
+import { ApiError } from './api-error';
 
 /** A room name from the path, or 400. */
 export function roomParam(name: string): string {
@@ -7,14 +8,9 @@ export function roomParam(name: string): string {
   return name;
 }
 
-// A JWT's `sub` is any string; this bounds what a path may carry.
-const MAX_SUB_LENGTH = 256;
-
-/** A user's `sub` from the path, or 400. */
+/** A user's `sub` from the path (as a token may carry it), or 400. */
 export function subParam(sub: string): string {
-  if (sub.length === 0 || sub.length > MAX_SUB_LENGTH) {
-    throw new ApiError(400, 'invalid_payload', `sub must be 1 to ${MAX_SUB_LENGTH} characters`);
-  }
+  if (!isSub(sub)) throw new ApiError(400, 'invalid_payload', `sub must be ${SUB_RULE}`);
   return sub;
 }
 

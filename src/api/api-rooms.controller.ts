@@ -25,6 +25,8 @@ export class ApiRoomsController {
   @ApiOperation({ summary: 'Rooms with members on every instance, busiest first, private rooms included' })
   @ApiOkResponse({ type: RoomsPageBody, description: 'One page of rooms, and the totals.' })
   async list(@Query() { prefix, limit, offset }: RoomsQuery): Promise<RoomsPageBody> {
+    // The backend acts on what it reads: one instance's share is not offered as the whole.
+    if (!this.rooms.reachesAll) throw unavailable('The rooms cannot be listed');
     const { rooms, connections } = await this.rooms.census();
     const matching = prefix === undefined ? rooms : rooms.filter((room) => room.name.startsWith(prefix));
     return {
@@ -49,6 +51,7 @@ export class ApiRoomsController {
     @Query() { limit, offset }: PageQuery,
   ): Promise<ApiMembersPageBody> {
     const room = roomParam(name);
+    if (!this.rooms.reachesAll) throw unavailable('The member list cannot be read');
     const page = await this.presence.page(room, offset, limit);
     if (page === 'unavailable') throw unavailable('The member list cannot be read');
     return { name: room, count: page.count, rev: page.rev, members: page.members, limit, offset };

@@ -30,9 +30,7 @@ const SHOWABLE = NAME_PATTERN;
 /** The identity in a verified payload, or why its claims cannot be one. */
 export function identityOf(payload: Record<string, unknown>): Identity | string {
   const { sub, name, rooms, exp } = payload;
-  if (typeof sub !== 'string' || sub.length === 0 || charCount(sub) > SUB_MAX_LENGTH || !SHOWABLE.test(sub)) {
-    return `"sub" must be 1 to ${SUB_MAX_LENGTH} characters with no control or invisible characters`;
-  }
+  if (!isSub(sub)) return `"sub" must be ${SUB_RULE}`;
   if (name !== undefined && (typeof name !== 'string' || !isDisplayName(name))) {
     return `"name" must be 1 to ${NAME_MAX_LENGTH} characters with no control or invisible characters`;
   }
@@ -40,6 +38,13 @@ export function identityOf(payload: Record<string, unknown>): Identity | string 
   const grants = grantsOf(rooms);
   if (typeof grants === 'string') return grants;
   return { user: sub, name: (name as string | undefined) ?? sub, rooms: grants, exp };
+}
+
+export const SUB_RULE = `1 to ${SUB_MAX_LENGTH} characters with no control or invisible characters`;
+
+/** Whether a token's `sub` may be this. */
+export function isSub(sub: unknown): sub is string {
+  return typeof sub === 'string' && sub.length > 0 && charCount(sub) <= SUB_MAX_LENGTH && SHOWABLE.test(sub);
 }
 
 /** Exact, or by the prefix before a trailing `*`; case-sensitive. */

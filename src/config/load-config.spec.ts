@@ -117,6 +117,9 @@ describe(loadConfig.name, () => {
     ['PRESENCE_MAX_MEMBERS', '10001'],
     ['PRESENCE_WINDOW_MS', '-1'],
     ['PRESENCE_WINDOW_MS', '10001'],
+    ['API_KEYS', 'backend'],
+    ['API_KEYS', 'backend:too-short:read'],
+    ['API_RATE_LIMIT_PER_S', '-1'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
   });
@@ -131,6 +134,19 @@ describe(loadConfig.name, () => {
     });
     expect(config.history).toMatchObject({ size: 0, maxRecover: 7 });
     expect(config.presence).toEqual({ graceMs: 0, maxMembers: 10000, windowMs: 0 });
+  });
+
+  it('has no backend API without API_KEYS, and reads its keys and rate limit with it', () => {
+    expect(loadConfig({}).api).toBeUndefined();
+    const secret = 'a-secret-of-twenty-four-chars-at-least';
+    const { api } = loadConfig({ API_KEYS: `backend:${secret}:publish,read`, API_RATE_LIMIT_PER_S: '0' });
+    expect(api).toMatchObject({ ratePerS: 0, keys: [{ id: 'backend', scopes: new Set(['publish', 'read']) }] });
+  });
+
+  it('never repeats an API secret in its refusal', () => {
+    const secret = 'a-secret-of-twenty-four-chars-at-least';
+    expect(() => loadConfig({ API_KEYS: `backend:${secret}:write` })).toThrow(/API_KEYS entry 1/);
+    expect(() => loadConfig({ API_KEYS: `backend:${secret}:write` })).not.toThrow(new RegExp(secret));
   });
 
   it('reads the Redis settings of cluster mode', () => {

@@ -29,7 +29,10 @@ export interface MemberHere {
   key: string;
   info: MemberInfo;
   here: number;
-  /** With `here` 0: its connections are gone for good (it signed in as a user), so it leaves without a grace. */
+  /**
+   * With `here` 0: its connections are gone for good (it signed in as a user, or the app's
+   * backend removed or disconnected it), so it leaves without a grace.
+   */
   final?: true;
 }
 

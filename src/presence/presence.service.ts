@@ -57,12 +57,15 @@ export class PresenceService {
     return this.count(room, key, who.info, 1);
   }
 
-  /** A connection left `room` (or its join did not complete): its member's connections here afterwards. */
-  leaving(conn: Connection, room: string): MemberHere {
+  /**
+   * A connection left `room` (or its join did not complete): its member's connections here
+   * afterwards; `final` when the app's backend put it out, which no grace softens.
+   */
+  leaving(conn: Connection, room: string, final = false): MemberHere {
     this.feeds.unfollow(conn, room);
     const member = this.count(room, this.identities.get(conn)!, undefined, -1);
     if (conn.rooms.length === 0) this.identities.delete(conn);
-    return member;
+    return final ? { ...member, final: true } : member;
   }
 
   /**

@@ -95,8 +95,9 @@ export class RoomsService implements LocalRooms {
   disconnect(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.metrics.leaves.value += conn.rooms.length;
+    const final = conn.closedFor === 'disconnected';
     for (const room of conn.rooms) {
-      this.engine.left(room, this.removeMember(room, conn), this.presence.leaving(conn, room));
+      this.engine.left(room, this.removeMember(room, conn), this.presence.leaving(conn, room, final));
     }
     conn.exitAll();
     this.presence.closed(conn);
@@ -134,11 +135,12 @@ export class RoomsService implements LocalRooms {
     );
   }
 
-  leave(conn: Connection, room: string): MaybeAsync<Outcome<{ members: number }>> {
+  /** `removed`: the app's backend took it out, so its member leaves without a grace. */
+  leave(conn: Connection, room: string, removed = false): MaybeAsync<Outcome<{ members: number }>> {
     if (!conn.exit(room)) return { ok: false, code: 'not_in_room' };
     this.metrics.leaves.value++;
     const localMembers = this.removeMember(room, conn);
-    return withMembers(this.engine.left(room, localMembers, this.presence.leaving(conn, room)));
+    return withMembers(this.engine.left(room, localMembers, this.presence.leaving(conn, room, removed)));
   }
 
   /**
@@ -238,7 +240,7 @@ export class RoomsService implements LocalRooms {
         conn.closedFor = 'disconnected';
         conn.socket.close(command.code, command.reason);
       } else if (conn.holds(command.room)) {
-        void then(this.leave(conn, command.room), (left) => {
+        void then(this.leave(conn, command.room, true), (left) => {
           if (left.ok) conn.sendJson(removedFrame(command.room, left.members, command.detail));
         });
       }
@@ -257,6 +259,11 @@ export class RoomsService implements LocalRooms {
   /** Whether the connection gets `room`'s messages now (it is in it, and its join is complete). */
   isMember(conn: Connection, room: string): boolean {
     return this.members.get(room)?.has(conn) === true;
+  }
+
+  /** False while other instances cannot be reached: counts and lists are then this instance's alone. */
+  get reachesAll(): boolean {
+    return this.engine.ready;
   }
 
   /** Members of `room` on every instance. */

@@ -1,0 +1,38 @@
+import { apiKeysProblem, findKey, parseApiKeys } from './api-keys';
+
+const A = 'a-secret-of-twenty-four-chars-at-least';
+const B = 'b-secret-of-twenty-four-chars-at-least';
+
+describe('API_KEYS', () => {
+  it('parses entries into ids and scopes, keeping no secret', () => {
+    const keys = parseApiKeys(`backend:${A}:publish,read ; ops:${B}:control`);
+    expect(keys.map((k) => [k.id, [...k.scopes]])).toEqual([
+      ['backend', ['publish', 'read']],
+      ['ops', ['control']],
+    ]);
+    expect(JSON.stringify(keys)).not.toContain(A);
+  });
+
+  it('finds the key a secret belongs to, and none for any other', () => {
+    const keys = parseApiKeys(`one:${A}:read;two:${B}:read`);
+    expect(findKey(keys, B)?.id).toBe('two');
+    expect(findKey(keys, A)?.id).toBe('one');
+    for (const wrong of ['', A.slice(1), `${A}x`, A.toUpperCase()])
+      expect(findKey(keys, wrong)).toBeUndefined();
+  });
+
+  it.each([
+    [`backend:${A}`, /entry 1 must be id:secret:scopes/],
+    [`back end:${A}:read`, /entry 1: the id/],
+    [`x:${A}:read;x:${B}:read`, /entry 2: the id "x" is used twice/],
+    ['x:short:read', /entry 1 \("x"\): the secret must be 24-256/],
+    [`x:${A}:read;y:${A}:read`, /entry 2 \("y"\): the secret is used by another key/],
+    [`x:${A}:write`, /entry 1 \("x"\): the scopes must be among publish, read, control/],
+    [`x:${A}:`, /scopes must be among/],
+    [`x:${A}:read;`, /entry 2 must be/],
+  ])('refuses %j, naming the entry and never its secret', (value, problem) => {
+    const found = apiKeysProblem(value);
+    expect(found).toMatch(problem);
+    expect(found).not.toContain(A);
+  });
+});
