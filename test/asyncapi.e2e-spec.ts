@@ -34,6 +34,8 @@ const MAX_ROOMS = 3;
 const MAX_LENGTH = 100;
 const MAX_RECOVER = 7;
 const MAX_MEMBERS = 50;
+/** The secret of the API key the app's backend uses here (API_KEYS). */
+const API_SECRET = 'asyncapi-spec-key-0123456789abcdef';
 
 describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
   let server: RunningApp;
@@ -62,6 +64,8 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
       // A member leaves as its last connection goes, so a test sees the leave's diff at once.
       PRESENCE_LEAVE_GRACE_MS: '0',
       PRESENCE_MAX_MEMBERS: String(MAX_MEMBERS),
+      // The backend's HTTP API, to see the frames it makes the server send.
+      API_KEYS: `backend:${API_SECRET}:publish,control`,
     });
     ({ text, body: doc } = await request(server.httpUrl).get('/asyncapi.json').expect(200));
   });
@@ -288,6 +292,46 @@ describe('the AsyncAPI document at /asyncapi.json (e2e)', () => {
       expect.objectContaining({ name: 'follower', connections: 1 }),
       { name: 'Alice', user: 'user-1', connections: 2 },
     ]);
+  });
+
+  it("documents what the app's backend makes the server send: its message and broadcast, a removal, a disconnect", async () => {
+    const room = 'doc-backend';
+    const api = (method: 'post' | 'delete', path: string, body: object = {}) =>
+      request(server.httpUrl)
+        [method](`/api/v1${path}`)
+        .set('Authorization', `Bearer ${API_SECRET}`)
+        .send(body);
+    const member = await connect();
+    const token = doc.channels.chat.messages.auth.examples[0].payload as { token: string };
+    await member.request({ type: 'auth', token: token.token }, 'authenticated');
+    await member.request({ type: 'join', room }, 'joined');
+
+    await api('post', `/rooms/${room}/messages`, { message: 'Be kind', from: 'Moderator' }).expect(202);
+    const message = await member.next('message');
+    expect(message).toMatchObject({ origin: 'server', from: 'Moderator', offset: 1 });
+    expectDocumented('backend message', message, sentMessages());
+    const page = await member.request({ type: 'history', room }, 'history');
+    expectDocumented('history with a backend message', page, operation('history').reply!.messages.map(deref));
+
+    await api('post', '/broadcast', { message: 'Maintenance at noon' }).expect(202);
+    const broadcast = await member.next('broadcast');
+    expect(broadcast).toMatchObject({ origin: 'server', from: 'server' });
+    expectDocumented('backend broadcast', broadcast, sentMessages());
+
+    await api('delete', `/rooms/${room}/members/user-1`, { reason: 'Spamming' }).expect(202);
+    const left = await member.next('left');
+    expect(left).toEqual({ type: 'left', room, members: 0, reason: 'removed', detail: 'Spamming' });
+    expectDocumented('removed', left, sentMessages());
+    expect(doc.operations.deliverRemoved).toMatchObject({
+      action: 'send',
+      messages: [{ $ref: '#/channels/chat/messages/left' }],
+    });
+
+    await api('post', '/users/user-1/disconnect').expect(202);
+    expect(await member.closed).toEqual({ code: 4003, reason: 'disconnected' });
+    expect(doc).toMatchObject({
+      info: { description: expect.stringContaining('POST /api/v1/users/:sub/disconnect') },
+    });
   });
 
   /** Every example of every message a client sends, with its operation and recipe. */

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
 import { RoomsPageBody } from '../http/responses';
 import { PageQuery } from '../http/page.query';
 import { PresenceService } from '../presence/presence.service';
@@ -67,6 +67,7 @@ export class ApiRoomsController {
   })
   @ApiParam(ROOM_PARAM)
   @ApiParam(SUB_PARAM)
+  @ApiBody({ type: RemoveDto, required: false })
   @ApiAcceptedResponse({ type: RemovedBody, description: 'Done on every instance it has connections on.' })
   async remove(
     @Param('name') name: string,

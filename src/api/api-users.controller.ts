@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiParam } from '@nestjs/swagger';
 import { RoomsService } from '../rooms/rooms.service';
 import { unavailable } from './api-error';
 import { SUB_PARAM, subParam } from './api-params';
@@ -22,6 +22,7 @@ export class ApiUsersController {
       'Each is closed with `code` and `reason`, and leaves its rooms. It may connect again with a valid token: to keep it out, stop issuing it tokens.',
   })
   @ApiParam(SUB_PARAM)
+  @ApiBody({ type: DisconnectDto, required: false })
   @ApiAcceptedResponse({
     type: DisconnectedBody,
     description: 'Its connections are closing on every instance.',

@@ -1,9 +1,9 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuthModule } from '../auth/auth.module';
-import { createCommandClient, type RedisClient, type RedisTarget } from '../cluster/redis-clients';
+import { createCommandClient, type RedisClient } from '../cluster/redis-clients';
 import type { AppConfigService } from '../config/config.module';
-import { RoomsModule } from '../rooms/rooms.module';
+import { redisTarget, RoomsModule } from '../rooms/rooms.module';
 import { ApiFallbackController } from './api-fallback.controller';
 import { API_KEYS } from './api-key.guard';
 import { ApiMessagesController } from './api-messages.controller';
@@ -15,13 +15,6 @@ import { MemoryIdempotency } from './idempotency/memory-idempotency';
 import { RedisIdempotency } from './idempotency/redis-idempotency';
 
 const API_REDIS = Symbol('ApiRedis');
-
-/** Where REDIS_URL or REDIS_CLUSTER_NODES point, if either is set. */
-function redisTarget(config: AppConfigService): RedisTarget | undefined {
-  const url = config.get('redisUrl', { infer: true });
-  const clusterNodes = config.get('redisClusterNodes', { infer: true });
-  return url ? { url } : clusterNodes ? { clusterNodes } : undefined;
-}
 
 /**
  * The HTTP API for the app's backend, under /api/v1: present only when API_KEYS is set. In

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/load-config';
 import { HISTORY_MAX_LIMIT } from '../gateway/dto/history.dto';
 import {
   ackFrame,
+  broadcastJson,
   DEFAULT_MESSAGES,
   ERROR_CODES,
   type ErrorCode,
@@ -10,9 +11,11 @@ import {
   errorFrame,
   historyJson,
   joinedFrame,
+  removedFrame,
   resetJson,
   roomMessageHead,
   senderJson,
+  serverSenderJson,
   unpositionedJson,
 } from '../gateway/frames';
 import { presenceDiffJson, presenceJson } from '../presence/presence-frames';
@@ -342,6 +345,11 @@ export function examples(
         'A refreshed token no longer grants this private room',
         { type: 'left', room: 'private:team-7:a', members: 3, reason: 'permission_revoked' },
       ],
+      [
+        'left-removed',
+        "The app's backend took your user out of the room, saying why (DELETE /api/v1/rooms/:name/members/:sub)",
+        removedFrame('room1', 2, 'Spamming'),
+      ],
     ),
     authenticated: server([
       'authenticated',
@@ -356,16 +364,31 @@ export function examples(
         JSON.parse(MESSAGE_43),
       ],
       [
+        'message-server',
+        "From the app's backend (POST /api/v1/rooms/:name/messages): `origin` and the `from` it gave, no `user`",
+        JSON.parse(logged(head(serverSenderJson('Moderator'), 'kX2c9aQb-24', TS + 30, 'Be kind'), 45)),
+      ],
+      [
         'message-unpositioned',
         "Cluster mode while Redis is unreachable: it reached its sender's instance only, in no log: no offset",
         JSON.parse(unpositionedJson(head(ALICE, 'kX2c9aQb-23', TS + 20))),
       ],
     ),
-    broadcastMessage: server([
-      'broadcast',
-      'A broadcast',
-      { type: 'broadcast', message: 'Hello all', ...delivery },
-    ]),
+    broadcastMessage: server(
+      ['broadcast', 'A broadcast', { type: 'broadcast', message: 'Hello all', ...delivery }],
+      [
+        'broadcast-server',
+        'From the app\'s backend (POST /api/v1/broadcast), without a `from` of its own: `from` is "server"',
+        JSON.parse(
+          broadcastJson(
+            JSON.stringify('Maintenance at noon'),
+            serverSenderJson('server'),
+            'kX2c9aQb-25',
+            TS + 40,
+          ),
+        ),
+      ],
+    ),
     echoReply: server(['echo', 'Reply to echo', { type: 'echo', message: 'hi' }]),
     historyReply: server([
       'history',

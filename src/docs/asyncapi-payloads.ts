@@ -1,3 +1,4 @@
+import { DETAIL_MAX_LENGTH } from '../api/dto/control.dto';
 import type { AppConfig } from '../config/load-config';
 import { HISTORY_MAX_LIMIT } from '../gateway/dto/history.dto';
 import { NAME_MAX_LENGTH, NAME_PATTERN } from '../gateway/dto/join.dto';
@@ -49,16 +50,34 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength' | 'pre
     description: "The sender's verified identity: its token's `sub`. Absent when the sender is anonymous.",
   };
   const reason: Schema = {
-    const: 'permission_revoked',
+    enum: ['permission_revoked', 'removed'],
     description:
-      'Present when the server took you out: a refreshed token no longer grants this private room.',
+      'Present when you did not ask to leave. `permission_revoked`: a refreshed token no longer grants this ' +
+      "private room. `removed`: the app's backend took your user out of the room (DELETE " +
+      '/api/v1/rooms/:name/members/:sub); not a ban: you may join again if your token allows the room.',
+  };
+  const detail: Schema = {
+    type: 'string',
+    minLength: 1,
+    maxLength: DETAIL_MAX_LENGTH,
+    pattern: NAME_PATTERN.source,
+    description: "With `removed`, when the app's backend gave a reason: its words for you.",
   };
   const delivery = {
+    origin: {
+      type: 'string',
+      enum: ['server'],
+      description:
+        "Present only on a frame the app's backend sent through its HTTP API (/api/v1), never on one a " +
+        "client sent: no client can pass for the backend. `from` is then the backend's choice (default " +
+        '"server"), and there is no `user`.',
+    },
     from: {
       type: 'string',
       minLength: 1,
       description:
-        "The sender's display name: its token's name when verified, else the name it gave, else its connection id.",
+        "The sender's display name: its token's name when verified, else the name it gave, else its connection " +
+        "id; with `origin`, the name the app's backend gave.",
     },
     user,
     id: { type: 'string', minLength: 1, description: 'Unique per message.' },
@@ -109,7 +128,7 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength' | 'pre
   };
   const presence = presenceSchemas(config.presence, room, user);
   const roomMessage = (offsetRule: string[]) =>
-    serverFrame('message', { room, message, ...delivery, offset }, ['user', ...offsetRule]);
+    serverFrame('message', { room, message, ...delivery, offset }, ['origin', 'user', ...offsetRule]);
   return {
     auth: clientFrame('auth', { token }, ['token']),
     join: clientFrame('join', { room, name, since, presence: presence.follow }, ['room']),
@@ -177,7 +196,14 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength' | 'pre
       then: { required: ['missed'] },
       else: { not: { required: ['missed'] } },
     },
-    left: serverFrame('left', { room, members: { type: 'integer', minimum: 0 }, reason }, ['reason']),
+    left: {
+      ...serverFrame('left', { room, members: { type: 'integer', minimum: 0 }, reason, detail }, [
+        'reason',
+        'detail',
+      ]),
+      // `detail` comes with `removed` alone.
+      dependencies: { detail: { required: ['reason'], properties: { reason: { const: 'removed' } } } },
+    },
     authenticated: serverFrame('authenticated', {
       user,
       name: { ...name, description: "The token's `name`, else its `sub`: `from` on your messages." },
@@ -189,7 +215,7 @@ export function payloadSchemas(config: Pick<AppConfig, 'maxMessageLength' | 'pre
       },
     }),
     roomMessage: roomMessage(['offset']),
-    broadcastMessage: serverFrame('broadcast', { message, ...delivery }, ['user']),
+    broadcastMessage: serverFrame('broadcast', { message, ...delivery }, ['origin', 'user']),
     echoReply: serverFrame('echo', { message }),
     historyReply: serverFrame('history', {
       room,

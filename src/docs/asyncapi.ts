@@ -41,14 +41,21 @@ const MESSAGES: Record<MessageKey, { name: string; summary: string; contentType?
   },
   left: {
     name: 'left',
-    summary: 'You left the room (or were taken out: `reason`); `members` counts those remaining.',
+    summary:
+      'You left the room, or were taken out of it (`reason`, and `detail` when the backend gave one); ' +
+      '`members` counts those remaining.',
   },
   authenticated: { name: 'authenticated', summary: 'Your token verified: who you are, and until when.' },
   roomMessage: {
     name: 'message',
-    summary: 'A message another member sent to a room you are in, with its `offset` in the room.',
+    summary:
+      "A message another member (or, with `origin`, the app's backend) sent to a room you are in, with its " +
+      '`offset` in the room.',
   },
-  broadcastMessage: { name: 'broadcast', summary: 'A broadcast, from anyone (you included).' },
+  broadcastMessage: {
+    name: 'broadcast',
+    summary: "A broadcast, from anyone (you included), or, with `origin`, from the app's backend.",
+  },
   echoReply: { name: 'echo', summary: 'Your echo, back to you alone.' },
   historyReply: {
     name: 'history',
@@ -120,7 +127,16 @@ const DELIVERIES: Record<string, { message: MessageKey; summary: string }> = {
   },
   replyJoined: { message: 'joined', summary: 'Reply to join' },
   replyLeft: { message: 'left', summary: 'Reply to leave' },
-  deliverMessage: { message: 'roomMessage', summary: "A room's message, to its members but the sender" },
+  deliverRemoved: {
+    message: 'left',
+    summary:
+      'To each connection of a user the app\'s backend took out of a room (`reason:"removed"`; never in ' +
+      'reply to a frame)',
+  },
+  deliverMessage: {
+    message: 'roomMessage',
+    summary: "A room's message, to its members but the sender (all of them when the app's backend sent it)",
+  },
   deliverBroadcast: { message: 'broadcastMessage', summary: 'A broadcast, to every connection' },
   replyEcho: { message: 'echoReply', summary: 'Reply to echo' },
   replyHistory: { message: 'historyReply', summary: 'Reply to history' },
@@ -209,6 +225,12 @@ function description(config: ProtocolConfig): string {
   const closes = Object.entries(CLOSE_CODES).map(
     ([code, { when, retry }]) => `${code}: ${when} Retry: ${retry}`,
   );
+  const backend = [
+    "The app's backend, through its HTTP API under /api/v1 (when API_KEYS is set; see the OpenAPI document",
+    'at /docs-json), may send room messages and broadcasts, which carry `"origin":"server"` (no client\'s',
+    'frame ever does) and the `from` it chose; take a user out of a room, whose connections there get',
+    '`left` with `"reason":"removed"`; and disconnect a user (close 4003 by default).',
+  ];
   const recipes = [
     "A client message's `x-recipes` says what each of its examples does: `given` lists the frames",
     'the same connection sends first (each answered), `reply` is the reply (its `type`, and `code` for',
@@ -221,6 +243,7 @@ function description(config: ProtocolConfig): string {
     auth.join(' '),
     continuity(config.history).join(' '),
     presence(config.presence).join(' '),
+    backend.join(' '),
     `Close codes. ${closes.join(' ')}`,
     recipes.join(' '),
   ].join('\n\n');

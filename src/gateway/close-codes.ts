@@ -11,12 +11,35 @@ export const CLOSE_RATE_LIMITED = 4029;
 
 /** When each is sent and what a client should do: the table the AsyncAPI document is built from. */
 export const CLOSE_CODES: Record<number, { when: string; retry: string }> = {
-  [CLOSE_GOING_AWAY]: { when: 'The server is shutting down.', retry: 'Reconnect (to another instance, or after a moment).' },
-  [CLOSE_INVALID_UTF8]: { when: 'A text frame was not valid UTF-8.', retry: 'Fix the client; reconnecting sends the same bytes.' },
-  [CLOSE_TOO_BIG]: { when: 'A frame was over MAX_PAYLOAD_BYTES.', retry: 'Send smaller frames; do not resend that one.' },
-  [CLOSE_INVALID_TOKEN]: { when: 'A token failed verification (`invalid_token`).', retry: 'Only with another token.' },
-  [CLOSE_TOKEN_EXPIRED]: { when: 'The token expired, when sent or later (`token_expired`).', retry: 'With a fresh token.' },
-  [CLOSE_FORBIDDEN]: { when: 'A refresh named another user (`forbidden`).', retry: 'Not with the same tokens.' },
+  [CLOSE_GOING_AWAY]: {
+    when: 'The server is shutting down.',
+    retry: 'Reconnect (to another instance, or after a moment).',
+  },
+  [CLOSE_INVALID_UTF8]: {
+    when: 'A text frame was not valid UTF-8.',
+    retry: 'Fix the client; reconnecting sends the same bytes.',
+  },
+  [CLOSE_TOO_BIG]: {
+    when: 'A frame was over MAX_PAYLOAD_BYTES.',
+    retry: 'Send smaller frames; do not resend that one.',
+  },
+  [CLOSE_INVALID_TOKEN]: {
+    when: 'A token failed verification (`invalid_token`).',
+    retry: 'Only with another token.',
+  },
+  [CLOSE_TOKEN_EXPIRED]: {
+    when: 'The token expired, when sent or later (`token_expired`).',
+    retry: 'With a fresh token.',
+  },
+  [CLOSE_FORBIDDEN]: {
+    when:
+      "A refresh named another user (`forbidden`); or the app's backend disconnected the user " +
+      '(POST /api/v1/users/:sub/disconnect), with the reason it gave (default "disconnected"). The backend ' +
+      'may choose 1000 or any code of 4000-4999 instead.',
+    retry:
+      "After a refresh: not with the same tokens. After the backend's: as your app decides (a valid " +
+      'token still connects).',
+  },
   [CLOSE_AUTH_TIMEOUT]: {
     when: 'AUTH_MODE=jwt and no token within AUTH_TIMEOUT_MS (`unauthenticated`).',
     retry: 'Yes, authenticating at once.',

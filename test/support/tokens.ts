@@ -26,7 +26,10 @@ export interface TokenOptions {
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A token signed with `key` (the test secret by default), with claims that pass unless overridden. */
-export async function sign(options: TokenOptions = {}, key: CryptoKey | Uint8Array = secretKey): Promise<string> {
+export async function sign(
+  options: TokenOptions = {},
+  key: CryptoKey | Uint8Array = secretKey,
+): Promise<string> {
   const payload: Record<string, unknown> = { sub: 'alice', ...options.extra };
   if ('sub' in options) payload.sub = options.sub;
   if (options.name !== undefined) payload.name = options.name;

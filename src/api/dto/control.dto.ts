@@ -6,7 +6,7 @@ import { NAME_PATTERN } from '../../gateway/dto/join.dto';
 export const DEFAULT_DISCONNECT_CODE = 4003;
 // A close frame's reason is at most 123 bytes (RFC 6455 section 5.5: 125 with the code).
 const MAX_REASON_BYTES = 123;
-const DETAIL_MAX_LENGTH = 256;
+export const DETAIL_MAX_LENGTH = 256;
 
 const isCloseCode = (value: unknown) =>
   value === 1000 || (typeof value === 'number' && Number.isInteger(value) && value >= 4000 && value <= 4999);

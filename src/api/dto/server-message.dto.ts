@@ -18,7 +18,9 @@ export class ServerBroadcastDto extends TextDto {
   @ApiPropertyOptional({
     description:
       'Shown as `from` on the frame (default "server"); the frame also has `"origin":"server"`, which no client can set.',
+    minLength: 1,
     maxLength: NAME_MAX_LENGTH,
+    pattern: NAME_PATTERN.source,
     example: 'Moderator',
   })
   @IsOptional()
@@ -31,7 +33,8 @@ export class ServerBroadcastDto extends TextDto {
 /** POST /api/v1/rooms/:name/messages. */
 export class ServerMessageDto extends ServerBroadcastDto {
   @ApiPropertyOptional({
-    type: [String],
+    type: 'array',
+    items: { type: 'string', pattern: CONNECTION_ID_PATTERN.source },
     maxItems: MAX_EXCLUDED,
     description:
       'Connection ids (as presence lists anonymous members, or as your app learned them) that must not get the message live.',
