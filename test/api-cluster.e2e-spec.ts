@@ -55,22 +55,29 @@ describeWithRedis('backend API while Redis is away (e2e)', () => {
     await eventually(async () => {
       for (const url of d.http) await request(url).get('/health/ready').expect(503);
     }, 10_000);
-    const answers = await Promise.all([
-      request(d.http[1]).post('/api/v1/rooms/outage/messages').set(auth).send({ message: 'lost?' }),
-      request(d.http[1]).post('/api/v1/broadcast').set(auth).send({ message: 'lost?' }),
-      request(d.http[0]).post('/api/v1/users/u1/disconnect').set(auth).send({}),
-      request(d.http[2]).delete('/api/v1/rooms/outage/members/u1').set(auth).send({}),
-      request(d.http[0]).get('/api/v1/rooms/outage/members').set(auth),
-      request(d.http[1]).get('/api/v1/rooms').set(auth),
-      request(d.http[0]).get('/api/v1/rooms/outage/messages').set(auth),
-      request(d.http[2])
-        .post('/api/v1/rooms/outage/messages')
-        .set({ ...auth, 'Idempotency-Key': 'during-outage' })
-        .send({ message: 'lost?' }),
-    ]);
-    expect(
-      answers.map((a) => [a.req.method, a.req.path, a.status, a.body.code, a.headers['retry-after']]),
-    ).toEqual(answers.map((a) => [a.req.method, a.req.path, 503, 'unavailable', '1']));
+    const asked: [string, request.Test][] = [
+      [
+        'publish',
+        request(d.http[1]).post('/api/v1/rooms/outage/messages').set(auth).send({ message: 'lost?' }),
+      ],
+      ['broadcast', request(d.http[1]).post('/api/v1/broadcast').set(auth).send({ message: 'lost?' })],
+      ['disconnect', request(d.http[0]).post('/api/v1/users/u1/disconnect').set(auth).send({})],
+      ['remove', request(d.http[2]).delete('/api/v1/rooms/outage/members/u1').set(auth).send({})],
+      ['members', request(d.http[0]).get('/api/v1/rooms/outage/members').set(auth)],
+      ['rooms', request(d.http[1]).get('/api/v1/rooms').set(auth)],
+      ['history', request(d.http[0]).get('/api/v1/rooms/outage/messages').set(auth)],
+      [
+        'idempotent publish',
+        request(d.http[2])
+          .post('/api/v1/rooms/outage/messages')
+          .set({ ...auth, 'Idempotency-Key': 'during-outage' })
+          .send({ message: 'lost?' }),
+      ],
+    ];
+    const answers = await Promise.all(asked.map(([, req]) => req));
+    expect(answers.map((a, i) => [asked[i][0], a.status, a.body.code, a.headers['retry-after']])).toEqual(
+      asked.map(([what]) => [what, 503, 'unavailable', '1']),
+    );
     expect(await member.nothingWithin(300)).toBe(true);
 
     await redis.restart();

@@ -24,7 +24,7 @@ describeWithRedis('Registry: cluster-wide counts in Redis (Lua scripts, against 
   let prefix = 0;
   const registries = (...ids: string[]) => {
     prefix++;
-    return ids.map((id) => new Registry(client, `reg${prefix}`, id, [`{reg${prefix}}`, 'PUBLISH', 0]));
+    return ids.map((id) => new Registry(client, `reg${prefix}`, id, [`{reg${prefix}}`, 'PUBLISH', 0, '']));
   };
   const census = async (registry: Registry) => ({ ...(await registry.census()), connections: 0 });
 

@@ -2,7 +2,13 @@ import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from 
 import { randomBytes } from 'node:crypto';
 import type { HistoryConfig, PresenceConfig } from '../config/load-config';
 import { unpositionedJson } from '../gateway/frames';
-import { type Draft, offsetRequired, type Page, type Position, type Recovery } from '../history/history-store';
+import {
+  type Draft,
+  offsetRequired,
+  type Page,
+  type Position,
+  type Recovery,
+} from '../history/history-store';
 import { RedisHistory } from '../history/redis-history';
 import type { MemberHere, MemberPage } from '../presence/presence-store';
 import { RedisPresence } from '../presence/redis-presence';
@@ -37,6 +43,8 @@ export interface RedisEngineOptions {
   heartbeatIntervalMs: number;
   history: HistoryConfig;
   presence: PresenceConfig;
+  /** Which webhook streams the presence scripts write which events to (webhookSpec); '' for none. */
+  webhooks?: string;
 }
 
 // A published broadcast is `<node id><epoch><frame JSON>` (a control command `<node id><epoch>
@@ -112,7 +120,13 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.redis = createTransport(options.target, `rooms:${this.nodeId}`);
     ({ commands: this.commands, subscriber: this.subscriber } = this.redis);
     const publish = this.redis.messageEvent === 'smessage' ? 'SPUBLISH' : 'PUBLISH';
-    this.roster = new RedisPresence(this.commands, options.prefix, options.presence.graceMs, publish);
+    this.roster = new RedisPresence(
+      this.commands,
+      options.prefix,
+      options.presence.graceMs,
+      publish,
+      options.webhooks,
+    );
     this.registry = new Registry(this.commands, options.prefix, this.nodeId, this.roster.scriptArgs);
     this.log = new RedisHistory(this.commands, options.prefix, options.history, publish);
     this.feeds = new RoomFeeds(

@@ -34,17 +34,19 @@ end
 // Each script with the number of its KEYS; ARGV follow.
 const SCRIPTS = {
   // KEYS: counts, node hash, epochs; ARGV: room, local count, node id, epoch, tag, publish
-  // command, grace, and the member whose connections here changed: key, connections, info,
-  // and 'final' when it leaves without a grace.
+  // command, grace, webhook streams, and the member whose connections here changed: key,
+  // connections, info, why a connection went (for member_left), and 'final' when it leaves
+  // without a grace.
   // The room's cluster-wide count, or -1 when this node is not registered under this epoch
   // (reaped, Redis restarted empty, or a late write from an older registration).
   roomsSetLocal: {
     keys: 3,
     lua: `${PRESENCE_LUA}
 if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return -1 end
-T, PUB, GRACE = ARGV[5], ARGV[6], tonumber(ARGV[7])
-if ARGV[11] == 'final' then GRACE = 0 end
-if ARGV[8] then node_holds(ARGV[3], ARGV[1], ARGV[8], tonumber(ARGV[9]), ARGV[10]) end
+set_args(5)
+REASON = ARGV[12] or REASON
+if ARGV[13] == 'final' then GRACE = 0 end
+if ARGV[9] then node_holds(ARGV[3], ARGV[1], ARGV[9], tonumber(ARGV[10]), ARGV[11]) end
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
 if new > 0 then redis.call('HSET', KEYS[2], ARGV[1], new) else redis.call('HDEL', KEYS[2], ARGV[1]) end
@@ -62,17 +64,19 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`,
   },
   // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, connections, epoch, tag,
-  // publish command, grace, the number of rooms, then room, count pairs, then room, member
-  // key, connections, info for each member here: they replace the node's old ones, so a
-  // member still here changes nothing, and one gone from here begins its grace.
+  // publish command, grace, webhook streams, the number of rooms, then room, count pairs,
+  // then room, member key, connections, info for each member here: they replace the node's
+  // old ones, so a member still here changes nothing, and one gone from here begins its grace
+  // (its connections closed while Redis was away). Its events are marked reconciled.
   roomsRegister: {
     keys: 5,
     lua: `${REMOVE_NODE}
-T, PUB, GRACE = ARGV[4], ARGV[5], tonumber(ARGV[6])
+set_args(4)
+RECONCILED = true
 remove_node(KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[3])
-local members_at = 8 + 2 * tonumber(ARGV[7])
-for i = 8, members_at - 1, 2 do
+local members_at = 9 + 2 * tonumber(ARGV[8])
+for i = 9, members_at - 1, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
 end
@@ -82,14 +86,15 @@ redis.call('ZADD', KEYS[3], now_ms(), ARGV[1])
 return 1`,
   },
   // KEYS: counts, nodes, conns, epochs; ARGV: node id, stale after (ms), node key prefix,
-  // tag, publish command, grace. Marks this node alive and reaps the silent ones (their
+  // tag, publish command, grace, webhook streams. Marks this node alive and reaps the silent ones (their
   // members begin their grace); 0 when this node was not registered. A reaped node's keys
   // are built here from its id: they share the hash tag, so on Redis Cluster they live in
   // the same slot as the declared keys.
   roomsHeartbeat: {
     keys: 4,
     lua: `${REMOVE_NODE}
-T, PUB, GRACE = ARGV[4], ARGV[5], tonumber(ARGV[6])
+set_args(4)
+REASON = 'instance_lost'
 local now = now_ms()
 local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
@@ -108,12 +113,13 @@ end
 sweep()
 return present and 1 or 0`,
   },
-  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, tag, publish command, grace.
-  // Its members begin their grace: a user that reconnects to another instance stays.
+  // KEYS: counts, node hash, nodes, conns, epochs; ARGV: node id, tag, publish command, grace,
+  // webhook streams. Its members begin their grace: a user that reconnects to another
+  // instance stays. Its connections were closed (it is shutting down).
   roomsUnregister: {
     keys: 5,
     lua: `${REMOVE_NODE}
-T, PUB, GRACE = ARGV[2], ARGV[3], tonumber(ARGV[4])
+set_args(2)
 remove_node(KEYS[1], KEYS[2])
 node_drops(ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
@@ -135,8 +141,8 @@ export class Registry {
     private readonly redis: RedisClient,
     prefix: string,
     private readonly nodeId: string,
-    /** Tag, publish command and grace, for the members these scripts write (RedisPresence.scriptArgs). */
-    private readonly presence: readonly [string, string, number],
+    /** Tag, publish command, grace and webhook streams, for the members these scripts write (RedisPresence.scriptArgs). */
+    private readonly presence: readonly [string, string, number, string],
   ) {
     const tag = `{${prefix}}`;
     this.keys = {
@@ -177,7 +183,7 @@ export class Registry {
       this.nodeId,
       this.registration,
       ...this.presence,
-      ...(member ? memberArgs(member) : []),
+      ...(member ? [...memberArgs(member), member.why ?? 'closed'] : []),
       ...(member?.final ? ['final'] : []),
     );
   }

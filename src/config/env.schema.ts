@@ -339,4 +339,31 @@ export class EnvSchema {
   @Min(0)
   @Max(1_000_000)
   API_RATE_LIMIT_PER_S = 100;
+
+  // Webhooks to the app's backend (src/webhooks/webhook-config.ts checks these together):
+  // endpoints, signing secrets, events (one list, or one per endpoint separated by `;`), and
+  // each endpoint's queue size, request timeout and how long a batch is retried.
+  @IsOptional()
+  @IsString()
+  WEBHOOK_URL: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_SECRET: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_EVENTS: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_QUEUE_SIZE: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_TIMEOUT_MS: string | undefined = undefined;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_RETRY_FOR_MS: string | undefined = undefined;
 }

@@ -140,7 +140,10 @@ describe(loadConfig.name, () => {
     expect(loadConfig({}).api).toBeUndefined();
     const secret = 'a-secret-of-twenty-four-chars-at-least';
     const { api } = loadConfig({ API_KEYS: `backend:${secret}:publish,read`, API_RATE_LIMIT_PER_S: '0' });
-    expect(api).toMatchObject({ ratePerS: 0, keys: [{ id: 'backend', scopes: new Set(['publish', 'read']) }] });
+    expect(api).toMatchObject({
+      ratePerS: 0,
+      keys: [{ id: 'backend', scopes: new Set(['publish', 'read']) }],
+    });
   });
 
   it('never repeats an API secret in its refusal', () => {

@@ -4,6 +4,7 @@ import { type ApiKey, parseApiKeys } from '../api/api-keys';
 import { AuthMode, EnvSchema, LogFormat, LogLevel } from './env.schema';
 import { splitList } from './entry-list';
 import { jwtKeyProblems, type JwtKeyConfig, toJwtKeyConfig } from './jwt-key-config';
+import { parseWebhookConfig, type WebhookConfig } from '../webhooks/webhook-config';
 
 /** The validated, frozen settings the app runs with (camelCase names of EnvSchema's variables). */
 export interface AppConfig {
@@ -48,6 +49,8 @@ export interface AppConfig {
   readonly presence: PresenceConfig;
   /** The HTTP API for the app's backend; undefined when API_KEYS is unset. */
   readonly api: ApiConfig | undefined;
+  /** Webhooks to the app's backend; undefined when WEBHOOK_URL is unset. */
+  readonly webhooks: WebhookConfig | undefined;
 }
 
 export interface ApiConfig {
@@ -104,6 +107,7 @@ function conflicts(s: EnvSchema): string[] {
     conflicts.push('Set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   }
   conflicts.push(...jwtKeyProblems(s));
+  conflicts.push(...parseWebhookConfig(s).problems);
   if (s.CONNECT_BURST_PER_IP !== undefined && s.CONNECT_BURST_PER_IP < s.CONNECT_RATE_PER_IP) {
     conflicts.push(
       "CONNECT_BURST_PER_IP must be at least CONNECT_RATE_PER_IP: a burst is at least a second's worth",
@@ -169,5 +173,6 @@ function toAppConfig(s: EnvSchema): AppConfig {
       s.API_KEYS === undefined
         ? undefined
         : { keys: parseApiKeys(s.API_KEYS), ratePerS: s.API_RATE_LIMIT_PER_S },
+    webhooks: parseWebhookConfig(s).config,
   };
 }

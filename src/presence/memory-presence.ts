@@ -1,3 +1,4 @@
+import { type EventSink, memberFields, type MemberLeftReason } from '../webhooks/webhook-event';
 import {
   byBytes,
   type MemberHere,
@@ -26,16 +27,21 @@ interface RoomPresence {
  */
 export class MemoryPresence implements PresenceStore {
   private readonly rooms = new Map<string, RoomPresence>();
-  /** `<room> <key>` → when the member leaves; a room name has no space. In insertion (so due) order. */
-  private readonly leaving = new Map<string, number>();
+  /**
+   * `<room> <key>` → when the member leaves, and why its last connection went; a room name has
+   * no space. In insertion (so due) order.
+   */
+  private readonly leaving = new Map<string, { due: number; why: MemberLeftReason }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly graceMs: number,
     private readonly onChange: PresenceListener,
+    /** Webhook events: a room's first member joined, a member joined or left, its last one left. */
+    private readonly emit: EventSink = () => undefined,
   ) {}
 
-  set(room: string, { key, info, here, final }: MemberHere): void {
+  set(room: string, { key, info, here, final, why = 'closed' }: MemberHere): void {
     const presence = this.rooms.get(room);
     const entry = presence?.members.get(key);
     if (here > 0) {
@@ -46,8 +52,8 @@ export class MemoryPresence implements PresenceStore {
     }
     if (!entry || entry.connections === 0) return;
     entry.connections = 0;
-    if (this.graceMs === 0 || final) return this.leave(room, key);
-    this.leaving.set(`${room} ${key}`, Date.now() + this.graceMs);
+    if (this.graceMs === 0 || final) return this.leave(room, key, why);
+    this.leaving.set(`${room} ${key}`, { due: Date.now() + this.graceMs, why });
     this.timer ??= setTimeout(this.sweep, this.graceMs).unref();
   }
 
@@ -79,9 +85,11 @@ export class MemoryPresence implements PresenceStore {
       key,
       member: { ...info, connections: here },
     });
+    if (presence.members.size === 1) this.emit('room_occupied', room);
+    this.emit('member_joined', room, memberFields(info));
   }
 
-  private leave(room: string, key: string): void {
+  private leave(room: string, key: string, why: MemberLeftReason): void {
     const presence = this.rooms.get(room)!;
     const { info } = presence.members.get(key)!;
     presence.members.delete(key);
@@ -98,19 +106,21 @@ export class MemoryPresence implements PresenceStore {
       key,
       member: { ...info, connections: 0 },
     });
+    this.emit('member_left', room, { ...memberFields(info), reason: why });
+    if (presence.members.size === 0) this.emit('room_vacated', room);
   }
 
   private readonly sweep = (): void => {
     this.timer = undefined;
     const now = Date.now();
-    for (const [at, due] of this.leaving) {
+    for (const [at, { due, why }] of this.leaving) {
       if (due > now) {
         this.timer = setTimeout(this.sweep, due - now).unref();
         return;
       }
       this.leaving.delete(at);
       const space = at.indexOf(' ');
-      this.leave(at.slice(0, space), at.slice(space + 1));
+      this.leave(at.slice(0, space), at.slice(space + 1), why);
     }
   };
 }

@@ -1,4 +1,5 @@
 import type { MaybeAsync } from '../rooms/engine';
+import type { MemberLeftReason } from '../webhooks/webhook-event';
 
 /**
  * Who a member is, as presence frames show it: a verified user (`user`, its token's `sub`),
@@ -34,6 +35,8 @@ export interface MemberHere {
    * backend removed or disconnected it), so it leaves without a grace.
    */
   final?: true;
+  /** With fewer connections than before: why the one that went did (member_left's `reason`). */
+  why?: MemberLeftReason;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { PresenceConfig } from '../config/load-config';
 import type { Tally } from '../metrics/tally';
 import type { Connection } from '../rooms/connection';
 import type { MaybeAsync } from '../rooms/engine';
+import type { MemberLeftReason } from '../webhooks/webhook-event';
 import { PresenceFeeds } from './presence-feeds';
 import {
   byBytes,
@@ -58,14 +59,14 @@ export class PresenceService {
   }
 
   /**
-   * A connection left `room` (or its join did not complete): its member's connections here
-   * afterwards; `final` when the app's backend put it out, which no grace softens.
+   * A connection left `room` (or its join did not complete), for `why`: its member's
+   * connections here afterwards. One the app's backend put out leaves with no grace.
    */
-  leaving(conn: Connection, room: string, final = false): MemberHere {
+  leaving(conn: Connection, room: string, why: MemberLeftReason): MemberHere {
     this.feeds.unfollow(conn, room);
     const member = this.count(room, this.identities.get(conn)!, undefined, -1);
     if (conn.rooms.length === 0) this.identities.delete(conn);
-    return final ? { ...member, final: true } : member;
+    return why === 'removed' || why === 'disconnected' ? { ...member, why, final: true } : { ...member, why };
   }
 
   /**
@@ -80,7 +81,7 @@ export class PresenceService {
     this.identities.set(conn, who.key);
     return conn.rooms.map((room) => [
       room,
-      { ...this.count(room, before, undefined, -1), final: true },
+      { ...this.count(room, before, undefined, -1), why: 'left', final: true },
       this.count(room, who.key, who.info, 1),
     ]);
   }

@@ -7,20 +7,62 @@
  *   T:pi:<room>   hash: member key -> its info as JSON ({"name":..,"user"|"conn":..})
  *   T:np:<node>   hash: `<room> <member key>` -> that node's connections of the member
  *   T:leaving     sorted set: `<room> <member key>` -> when its grace ends (ms, Redis's clock)
+ *   T:why         hash: `<room> <member key>` -> why its last connection went, while in its grace
+ *   T:wh:<end>    stream per webhook endpoint: its events waiting to be delivered (src/webhooks)
  * A room name has no space, so `<room> <key>` splits at the first one. Each join and leave
  * raises the room's rev and is published on T:presence as `<room> <rev> <count> <j|l> <member
- * JSON>`, in the order it happened: every instance hears every change once.
+ * JSON>`, in the order it happened: every instance hears every change once. The webhook events
+ * of these changes (a room's first member joins, a member joins or leaves, its last member
+ * leaves) are made here too, so each exists once however many instances race.
  */
 
 /**
  * The functions the registry's scripts call. A script sets T (the tag), PUB (PUBLISH, or
- * SPUBLISH on a Redis Cluster, where the channel shares the slot) and GRACE (ms) first.
+ * SPUBLISH on a Redis Cluster, where the channel shares the slot), GRACE (ms) and WH (the
+ * webhook streams: see webhookSpec in src/webhooks/webhook-streams.ts) first, with
+ * set_args(); then REASON, why members leave in it, and RECONCILED for a registration.
  */
 export const PRESENCE_LUA = `
-local T, PUB, GRACE
+local T, PUB, GRACE, WH
+local REASON = 'closed'
+local RECONCILED = false
+local function set_args(at)
+  T, PUB, GRACE, WH = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3]
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- WH is '<queue size> <kinds>:<stream> ...': each endpoint's stream and the kinds of event it
+-- takes, o(ccupied) v(acated) j(oined) l(eft).
+local NAMES = { o = 'room_occupied', v = 'room_vacated', j = 'member_joined', l = 'member_left' }
+local function emit(kind, room, info, reason)
+  if WH == nil or WH == '' then return end
+  local size, json
+  for part in string.gmatch(WH, '%S+') do
+    if not size then size = tonumber(part)
+    else
+      local colon = string.find(part, ':', 1, true)
+      if string.find(string.sub(part, 1, colon - 1), kind, 1, true) then
+        if not json then
+          local now = now_ms()
+          local event = { id = now .. '-' .. redis.call('INCR', T .. ':wh:seq'), name = NAMES[kind], room = room, ts = now }
+          if info then
+            local who = cjson.decode(info)
+            event.user, event.conn, event.member_name = who.user, who.conn, who.name
+          end
+          event.reason = reason
+          if RECONCILED then event.reconciled = true end
+          json = cjson.encode(event)
+        end
+        -- The queue is bounded: past its size the oldest events go, and are counted.
+        local stream = T .. ':wh:' .. string.sub(part, colon + 1)
+        local over = redis.call('XLEN', stream) - size + 1
+        if over > 0 then redis.call('HINCRBY', T .. ':wh:dropped', string.sub(part, colon + 1), over) end
+        redis.call('XADD', stream, 'MAXLEN', size, '*', 'e', json)
+      end
+    end
+  end
 end
 local function announce(room, kind, info, connections)
   local rev = redis.call('HINCRBY', T .. ':pc:' .. room, '#', 1)
@@ -28,15 +70,19 @@ local function announce(room, kind, info, connections)
   local member = string.sub(info, 1, -2) .. ',"connections":' .. connections .. '}'
   redis.call(PUB, T .. ':presence', room .. ' ' .. rev .. ' ' .. count .. ' ' .. kind .. ' ' .. member)
 end
-local function member_leaves(room, key)
+local function member_leaves(room, key, reason)
   local pm, pc, pi = T .. ':pm:' .. room, T .. ':pc:' .. room, T .. ':pi:' .. room
   local info = redis.call('HGET', pi, key) or '{"name":""}'
   redis.call('ZREM', pm, key)
   redis.call('HDEL', pc, key)
   redis.call('HDEL', pi, key)
   announce(room, 'l', info, 0)
+  emit('l', room, info, reason)
   -- The rev goes with the last member: whoever joins next starts the room afresh.
-  if redis.call('ZCARD', pm) == 0 then redis.call('DEL', pc) end
+  if redis.call('ZCARD', pm) == 0 then
+    redis.call('DEL', pc)
+    emit('v', room)
+  end
 end
 -- A member's connections on every node change by delta. Its first one makes it join, or
 -- brings it back within the grace, silently; with its last one gone it waits out the grace,
@@ -51,15 +97,21 @@ local function member_add(room, key, info, delta, since)
     if total ~= delta then return end
     if listed then
       redis.call('ZREM', T .. ':leaving', room .. ' ' .. key)
+      redis.call('HDEL', T .. ':why', room .. ' ' .. key)
     else
       redis.call('ZADD', pm, 0, key)
       redis.call('HSET', T .. ':pi:' .. room, key, info)
       announce(room, 'j', info, total)
+      if redis.call('ZCARD', pm) == 1 then emit('o', room) end
+      emit('j', room, info)
     end
   elseif total <= 0 then
     redis.call('HSET', pc, key, 0)
-    if GRACE == 0 then member_leaves(room, key)
-    else redis.call('ZADD', T .. ':leaving', (since or now_ms()) + GRACE, room .. ' ' .. key) end
+    if GRACE == 0 then member_leaves(room, key, REASON)
+    else
+      redis.call('ZADD', T .. ':leaving', (since or now_ms()) + GRACE, room .. ' ' .. key)
+      redis.call('HSET', T .. ':why', room .. ' ' .. key, REASON)
+    end
   end
 end
 -- This node now holds \`here\` connections of the member: absolute, like the counts.
@@ -106,7 +158,9 @@ local function sweep()
     redis.call('ZREM', T .. ':leaving', entry)
     local space = string.find(entry, ' ', 1, true)
     local room, key = string.sub(entry, 1, space - 1), string.sub(entry, space + 1)
-    if tonumber(redis.call('HGET', T .. ':pc:' .. room, key) or '-1') == 0 then member_leaves(room, key) end
+    local reason = redis.call('HGET', T .. ':why', entry) or 'closed'
+    redis.call('HDEL', T .. ':why', entry)
+    if tonumber(redis.call('HGET', T .. ':pc:' .. room, key) or '-1') == 0 then member_leaves(room, key, reason) end
   end
   return #due
 end
@@ -114,11 +168,11 @@ end
 
 /** Scripts of presence alone; the registry's own call the functions above too. */
 export const PRESENCE_SCRIPTS = {
-  // KEYS: leaving; ARGV: tag, publish command, grace. Ends the graces that are over.
+  // KEYS: leaving; ARGV: tag, publish command, grace, webhook streams. Ends the graces that are over.
   presenceSweep: {
     keys: 1,
     lua: `${PRESENCE_LUA}
-T, PUB, GRACE = ARGV[1], ARGV[2], tonumber(ARGV[3])
+set_args(1)
 return sweep()`,
   },
   // KEYS: pm, pc, pi of a room; ARGV: offset, limit. The rev, the count, then key, connections

@@ -21,6 +21,8 @@ export class RedisPresence {
     prefix: string,
     private readonly graceMs: number,
     private readonly publish: 'PUBLISH' | 'SPUBLISH',
+    /** Which webhook streams take which events (webhookSpec); '' for none. */
+    private readonly webhooks = '',
   ) {
     this.tag = `{${prefix}}`;
     this.channel = `${this.tag}:presence`;
@@ -30,8 +32,8 @@ export class RedisPresence {
   }
 
   /** What the registry's scripts need to write members: the tag, the publish command, the grace. */
-  get scriptArgs(): [string, string, number] {
-    return [this.tag, this.publish, this.graceMs];
+  get scriptArgs(): [string, string, number, string] {
+    return [this.tag, this.publish, this.graceMs, this.webhooks];
   }
 
   async page(room: string, offset: number, limit: number): Promise<MemberPage> {

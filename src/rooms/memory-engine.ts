@@ -5,6 +5,7 @@ import { MemoryPresence } from '../presence/memory-presence';
 import type { MemberHere, MemberPage } from '../presence/presence-store';
 import type { Census, Except, LocalRooms, Published, RoomsEngine } from './engine';
 import { OutboundText } from './outbound';
+import type { EventSink } from '../webhooks/webhook-event';
 
 /**
  * One instance, no REDIS_URL: nothing crosses instances, every count is the local one, and
@@ -20,12 +21,14 @@ export class MemoryEngine implements RoomsEngine {
   constructor(
     private readonly config: HistoryConfig,
     private readonly graceMs: number,
+    /** Where room and member events go, for webhooks. */
+    private readonly events?: EventSink,
   ) {}
 
   attach(local: LocalRooms): void {
     this.local = local;
     this.log = new MemoryHistory(this.config, (room) => local.hasMembers(room));
-    this.roster = new MemoryPresence(this.graceMs, (change) => local.presenceChanged(change));
+    this.roster = new MemoryPresence(this.graceMs, (change) => local.presenceChanged(change), this.events);
   }
 
   joined(room: string, localMembers: number, member: MemberHere): number {

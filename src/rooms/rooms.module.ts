@@ -1,13 +1,23 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { RedisTarget } from '../cluster/redis-clients';
 import { RedisEngine } from '../cluster/redis-engine';
 import type { AppConfigService } from '../config/config.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { PresenceService } from '../presence/presence.service';
+import { WebhookService } from '../webhooks/webhook.service';
+import { webhookSpec } from '../webhooks/webhook-streams';
 import { ROOMS_ENGINE, type RoomsEngine } from './engine';
 import { MemoryEngine } from './memory-engine';
 import { RoomsService } from './rooms.service';
+
+/** Where REDIS_URL or REDIS_CLUSTER_NODES point: cluster mode; undefined on one instance. */
+export function redisTarget(config: AppConfigService): RedisTarget | undefined {
+  const url = config.get('redisUrl', { infer: true });
+  const clusterNodes = config.get('redisClusterNodes', { infer: true });
+  return url ? { url } : clusterNodes ? { clusterNodes } : undefined;
+}
 
 /** RoomsService and PresenceService on the engine the configuration asks for: REDIS_URL or REDIS_CLUSTER_NODES set means cluster mode. */
 @Module({
@@ -21,23 +31,37 @@ import { RoomsService } from './rooms.service';
         new PresenceService(config.get('presence', { infer: true }), metrics.deliveries.presence),
     },
     {
+      provide: WebhookService,
+      inject: [ConfigService, MetricsService],
+      useFactory: (config: AppConfigService, metrics: MetricsService) => {
+        const target = redisTarget(config);
+        const prefix = config.get('redisPrefix', { infer: true });
+        return new WebhookService(
+          config.get('webhooks', { infer: true }),
+          target && { target, prefix },
+          metrics,
+        );
+      },
+    },
+    {
       provide: ROOMS_ENGINE,
-      inject: [ConfigService],
-      useFactory: (config: AppConfigService): RoomsEngine => {
-        const url = config.get('redisUrl', { infer: true });
-        const clusterNodes = config.get('redisClusterNodes', { infer: true });
-        if (!url && !clusterNodes) {
+      inject: [ConfigService, WebhookService],
+      useFactory: (config: AppConfigService, webhooks: WebhookService): RoomsEngine => {
+        const target = redisTarget(config);
+        if (!target) {
           return new MemoryEngine(
             config.get('history', { infer: true }),
             config.get('presence.graceMs', { infer: true }),
+            webhooks.emit,
           );
         }
         return new RedisEngine({
-          target: url ? { url } : { clusterNodes: clusterNodes! },
+          target,
           prefix: config.get('redisPrefix', { infer: true }),
           heartbeatIntervalMs: config.get('heartbeatIntervalMs', { infer: true }),
           history: config.get('history', { infer: true }),
           presence: config.get('presence', { infer: true }),
+          webhooks: webhookSpec(config.get('webhooks', { infer: true })),
         });
       },
     },

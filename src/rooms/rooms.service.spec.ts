@@ -8,6 +8,7 @@ import type { Census, MaybeAsync } from './engine';
 import { PresenceService } from '../presence/presence.service';
 import { MemoryEngine } from './memory-engine';
 import { OutboundText, WriteBatch } from './outbound';
+import { WebhookService } from '../webhooks/webhook.service';
 import { RoomsService } from './rooms.service';
 
 /**
@@ -95,6 +96,7 @@ describe(RoomsService.name, () => {
       new MemoryEngine(loadConfig({}).history, 0),
       metrics,
       new PresenceService(loadConfig({}).presence),
+      new WebhookService(undefined, undefined, metrics),
     );
   });
 

@@ -17,6 +17,7 @@ import type { FastHistogram } from '../metrics/fast-histogram';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Tally } from '../metrics/tally';
 import { PresenceService } from '../presence/presence.service';
+import { WebhookService } from '../webhooks/webhook.service';
 import type { MemberHere, PresenceChange } from '../presence/presence-store';
 import { Connection } from './connection';
 import {
@@ -76,6 +77,7 @@ export class RoomsService implements LocalRooms {
     @Inject(ROOMS_ENGINE) private readonly engine: RoomsEngine,
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(PresenceService) private readonly presence: PresenceService,
+    @Inject(WebhookService) private readonly webhooks: WebhookService,
   ) {
     this.maxRoomsPerConnection = config.get('maxRoomsPerConnection', { infer: true });
     this.messageDeliveries = metrics.deliveries.message;
@@ -95,9 +97,9 @@ export class RoomsService implements LocalRooms {
   disconnect(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.metrics.leaves.value += conn.rooms.length;
-    const final = conn.closedFor === 'disconnected';
+    const why = conn.closedFor === 'disconnected' ? 'disconnected' : 'closed';
     for (const room of conn.rooms) {
-      this.engine.left(room, this.removeMember(room, conn), this.presence.leaving(conn, room, final));
+      this.engine.left(room, this.removeMember(room, conn), this.presence.leaving(conn, room, why));
     }
     conn.exitAll();
     this.presence.closed(conn);
@@ -140,7 +142,8 @@ export class RoomsService implements LocalRooms {
     if (!conn.exit(room)) return { ok: false, code: 'not_in_room' };
     this.metrics.leaves.value++;
     const localMembers = this.removeMember(room, conn);
-    return withMembers(this.engine.left(room, localMembers, this.presence.leaving(conn, room, removed)));
+    const why = removed ? 'removed' : 'left';
+    return withMembers(this.engine.left(room, localMembers, this.presence.leaving(conn, room, why)));
   }
 
   /**
@@ -163,7 +166,10 @@ export class RoomsService implements LocalRooms {
       cid: cid === undefined ? undefined : { id: cid, sender: senderKey(conn) },
     };
     return then(this.engine.publish(room, draft, conn), (published) => {
-      if (typeof published === 'object' && published.duplicate) this.metrics.duplicates.value++;
+      if (typeof published === 'object') {
+        if (published.duplicate) this.metrics.duplicates.value++;
+        else if (this.webhooks.sendsMessages) this.webhooks.message(room, published.frame);
+      }
       return { ok: true as const, room, published };
     });
   }
@@ -206,9 +212,11 @@ export class RoomsService implements LocalRooms {
     const id = this.nextId();
     const ts = Date.now();
     const head = roomMessageHead(room, jsonOf(body), serverSenderJson(body.from), id, ts);
-    return then(this.engine.publish(room, { head, id, ts, fromServer: true }, exclude), (published) =>
-      typeof published === 'object' ? { id, ts, offset: published.offset } : 'unavailable',
-    );
+    return then(this.engine.publish(room, { head, id, ts, fromServer: true }, exclude), (published) => {
+      if (typeof published !== 'object') return 'unavailable';
+      if (this.webhooks.sendsMessages && !published.duplicate) this.webhooks.message(room, published.frame);
+      return { id, ts, offset: published.offset };
+    });
   }
 
   /** A broadcast from the app's backend, to every connection on every instance; 'unavailable' when other instances cannot be reached. */

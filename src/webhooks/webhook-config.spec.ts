@@ -21,13 +21,12 @@ describe(parseWebhookConfig.name, () => {
     const { config, problems } = parseWebhookConfig(valid());
     expect(problems).toEqual([]);
     expect(config).toMatchObject({
-      urls: [new URL(URL1)],
-      events: DEFAULT_WEBHOOK_EVENTS,
+      endpoints: [{ url: new URL(URL1), events: DEFAULT_WEBHOOK_EVENTS }],
       queueSize: 10_000,
       timeoutMs: 10_000,
       retryForMs: 300_000,
     });
-    expect(config!.events).not.toContain('message');
+    expect(config!.endpoints[0].events).not.toContain('message');
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -40,12 +39,13 @@ describe(parseWebhookConfig.name, () => {
       WEBHOOK_TIMEOUT_MS: '100',
       WEBHOOK_RETRY_FOR_MS: '86400000',
     });
-    expect(config!.urls.map(String)).toEqual([URL1, 'http://127.0.0.1:8080/in?token=x']);
+    expect(config!.endpoints.map((e) => String(e.url))).toEqual([URL1, 'http://127.0.0.1:8080/in?token=x']);
     expect(config!.secrets.map((key) => key.export())).toEqual([
       Buffer.from(SECRET.slice('whsec_'.length), 'base64'),
       Buffer.from(PLAIN_SECRET),
     ]);
-    expect(config).toMatchObject({ events: ['message', 'member_left'], queueSize: 5, timeoutMs: 100 });
+    for (const endpoint of config!.endpoints) expect(endpoint.events).toEqual(['message', 'member_left']);
+    expect(config).toMatchObject({ queueSize: 5, timeoutMs: 100 });
     expect(config!.retryForMs).toBe(86_400_000);
   });
 
@@ -110,9 +110,25 @@ describe(parseWebhookConfig.name, () => {
     });
 
     it('keeps one of each', () => {
-      expect(parseWebhookConfig(valid({ WEBHOOK_EVENTS: 'message,message' })).config!.events).toEqual([
-        'message',
+      expect(
+        parseWebhookConfig(valid({ WEBHOOK_EVENTS: 'message,message' })).config!.endpoints[0].events,
+      ).toEqual(['message']);
+    });
+
+    it('takes one list per endpoint, separated by ";", in WEBHOOK_URL order', () => {
+      const two = { WEBHOOK_URL: `${URL1},http://127.0.0.1:9/b`, WEBHOOK_SECRET: SECRET };
+      const { config } = parseWebhookConfig({
+        ...two,
+        WEBHOOK_EVENTS: 'room_occupied,room_vacated; message',
+      });
+      expect(config!.endpoints.map((e) => e.events)).toEqual([
+        ['room_occupied', 'room_vacated'],
+        ['message'],
       ]);
+      expect(problemsOf({ ...two, WEBHOOK_EVENTS: 'message;message;message' })).toEqual([
+        'WEBHOOK_EVENTS has 3 lists separated by ";" for 2 WEBHOOK_URL entries: give one list, or one per URL',
+      ]);
+      expect(problemsOf({ ...two, WEBHOOK_EVENTS: 'message;nope' })[0]).toMatch(/unknown events "nope"/);
     });
   });
 

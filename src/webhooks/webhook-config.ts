@@ -12,12 +12,17 @@ export interface WebhookEnv {
   WEBHOOK_RETRY_FOR_MS?: string;
 }
 
+/** One receiver of webhooks, and the events it is sent. */
+export interface WebhookEndpoint {
+  readonly url: URL;
+  readonly events: readonly WebhookEventName[];
+}
+
 export interface WebhookConfig {
-  /** Each endpoint gets its own queue and deliverer, and every event sent. */
-  readonly urls: readonly URL[];
+  /** Each endpoint gets its own queue and deliverer. */
+  readonly endpoints: readonly WebhookEndpoint[];
   /** Every request is signed with each: the old and the new one while a secret is rotated. */
   readonly secrets: readonly KeyObject[];
-  readonly events: readonly WebhookEventName[];
   /** Events held per endpoint; past it the oldest are dropped. */
   readonly queueSize: number;
   readonly timeoutMs: number;
@@ -57,12 +62,13 @@ export function parseWebhookConfig(env: WebhookEnv): {
     problems.push('WEBHOOK_URL is set but WEBHOOK_SECRET is not: webhooks are always signed');
   }
   const secrets = parseEach('WEBHOOK_SECRET', secretList ?? [], secretProblem, secretKey, problems);
-  const events = eventsOf(env.WEBHOOK_EVENTS, problems);
+  const events = eventsPerEndpoint(env.WEBHOOK_EVENTS, urls.length, problems);
   const [queueSize, timeoutMs, retryForMs] = (
     ['WEBHOOK_QUEUE_SIZE', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_FOR_MS'] as const
   ).map((name) => integerOf(name, env[name], problems));
   if (problems.length > 0) return { config: undefined, problems };
-  const config = { urls, secrets, events, queueSize, timeoutMs, retryForMs };
+  const endpoints = Object.freeze(urls.map((url, i) => Object.freeze({ url, events: events[i] })));
+  const config = { endpoints, secrets, queueSize, timeoutMs, retryForMs };
   return { config: Object.freeze(config), problems };
 }
 
@@ -126,6 +132,26 @@ function secretKey(entry: string): KeyObject {
     ? Buffer.from(entry.slice(SECRET_PREFIX.length), 'base64')
     : Buffer.from(entry, 'utf8');
   return createSecretKey(bytes);
+}
+
+/**
+ * WEBHOOK_EVENTS: one list for every endpoint, or one per endpoint, separated by `;`, in
+ * WEBHOOK_URL's order.
+ */
+function eventsPerEndpoint(
+  value: string | undefined,
+  endpoints: number,
+  problems: string[],
+): (readonly WebhookEventName[])[] {
+  const lists = value === undefined || !value.includes(';') ? [value] : value.split(';');
+  if (lists.length > 1 && lists.length !== endpoints) {
+    problems.push(
+      `WEBHOOK_EVENTS has ${lists.length} lists separated by ";" for ${endpoints} WEBHOOK_URL entries: give one list, or one per URL`,
+    );
+    return [];
+  }
+  const parsed = lists.map((list) => eventsOf(list, problems));
+  return Array.from({ length: endpoints }, (_, i) => parsed[lists.length === 1 ? 0 : i]);
 }
 
 function eventsOf(value: string | undefined, problems: string[]): readonly WebhookEventName[] {

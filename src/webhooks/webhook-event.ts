@@ -29,3 +29,16 @@ export interface WebhookEvent {
   ts: number;
   [field: string]: unknown;
 }
+
+/**
+ * Where events go as they happen, on one instance (no REDIS_URL): the webhook queues. In
+ * cluster mode the presence scripts write room and member events to Redis themselves.
+ * `fields` are the event's own, past id, name, room and ts.
+ */
+export type EventSink = (name: WebhookEventName, room: string, fields?: Record<string, unknown>) => void;
+
+/** A member as events name it: `user` or `conn`, and `member_name`. */
+export const memberFields = (info: { name: string; user?: string; conn?: string }) =>
+  info.user === undefined
+    ? { conn: info.conn, member_name: info.name }
+    : { user: info.user, member_name: info.name };

@@ -18,10 +18,13 @@ export class Scrape {
     return new Scrape(series);
   }
 
-  /** The value of `name`, with one label when given; a series that is not there fails the test. */
-  get(name: string, label?: Record<string, string>): number {
-    const [key, value] = Object.entries(label ?? {})[0] ?? [];
-    const series = key === undefined ? name : `${name}{${key}="${value}"}`;
+  /**
+   * The value of `name`, with its labels when given (in the order the metric declares them); a
+   * series that is not there fails the test.
+   */
+  get(name: string, labels?: Record<string, string>): number {
+    const pairs = Object.entries(labels ?? {}).map(([key, value]) => `${key}="${value}"`);
+    const series = pairs.length === 0 ? name : `${name}{${pairs.join(',')}}`;
     const found = this.series.get(series);
     if (found === undefined) throw new Error(`no series ${series} in the scrape`);
     return found;

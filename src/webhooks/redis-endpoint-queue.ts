@@ -1,0 +1,144 @@
+import { Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RedisClient } from '../cluster/redis-clients';
+import type { EndpointQueue, QueuedEvent } from './endpoint-queue';
+import type { WebhookEvent } from './webhook-event';
+import { droppedKey, endpointKey, streamKey } from './webhook-streams';
+
+// Appends one event as the presence scripts do: past the queue's size the oldest go, counted.
+const PUSH = `
+local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[1]) + 1
+if over > 0 then redis.call('HINCRBY', KEYS[2], ARGV[2], over) end
+return redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[3])`;
+
+// Takes the lease, or keeps it for another term if it is ours: 1 when held.
+const LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+type Scripts = {
+  webhookPush(stream: string, dropped: string, size: number, endpoint: string, json: string): Promise<string>;
+  webhookLease(lease: string, holder: string, ms: number): Promise<number>;
+};
+
+/** How long a lease lasts without renewal: a dead deliverer's endpoint waits this long for another. */
+export const LEASE_MS = 5000;
+/** How often the queue's holder looks for events; others try for the lease as often. */
+const POLL_MS = 100;
+
+/**
+ * An endpoint's events in a Redis stream (cluster mode), written by the presence scripts (room
+ * and member events) and by push() (messages). Every instance has one for each endpoint, but
+ * only the holder of the endpoint's lease reads it: one request in flight per endpoint, cluster
+ * wide. The holder renews the lease while it lives; if it dies, the lease lapses and another
+ * instance goes on from the oldest event not acked, under the same webhook-id.
+ */
+export class RedisEndpointQueue implements EndpointQueue {
+  private readonly stream: string;
+  private readonly droppedHash: string;
+  private readonly lease: string;
+  private readonly key: string;
+  private readonly endpoint: string;
+  private readonly logger = new Logger('Webhooks');
+  private holding = false;
+  private renewal: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: RedisClient,
+    prefix: string,
+    url: URL,
+    private readonly size: number,
+    /** This instance, as the lease names its holder. */
+    private readonly nodeId: string,
+  ) {
+    this.stream = streamKey(prefix, url);
+    this.droppedHash = droppedKey(prefix);
+    this.lease = `${this.stream}:lease`;
+    this.key = endpointKey(url);
+    this.endpoint = `${url.origin}${url.pathname}`;
+    if (!('webhookPush' in redis)) {
+      redis.defineCommand('webhookPush', { lua: PUSH, numberOfKeys: 2 });
+      redis.defineCommand('webhookLease', { lua: LEASE, numberOfKeys: 1 });
+    }
+  }
+
+  private get scripts(): Scripts {
+    return this.redis as unknown as Scripts;
+  }
+
+  async push(events: readonly WebhookEvent[]): Promise<void> {
+    await Promise.all(
+      events.map((event) =>
+        this.scripts.webhookPush(this.stream, this.droppedHash, this.size, this.key, JSON.stringify(event)),
+      ),
+    );
+  }
+
+  /** Nothing unless this instance holds the endpoint's lease (taking it if it is free). */
+  async peek(max: number): Promise<QueuedEvent[]> {
+    if (!this.holding && !(await this.takeLease())) return [];
+    const entries = (await this.redis.xrange(this.stream, '-', '+', 'COUNT', max)) as [string, string[]][];
+    return entries.map(([id, fields]) => ({
+      key: id,
+      event: JSON.parse(fields[1]) as WebhookEvent,
+      at: Number(id.slice(0, id.indexOf('-'))), // a stream id starts with its time in ms
+    }));
+  }
+
+  async ack(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.redis.xdel(this.stream, ...keys);
+  }
+
+  depth(): Promise<number> {
+    return this.redis.xlen(this.stream);
+  }
+
+  async dropped(): Promise<number> {
+    return Number((await this.redis.hget(this.droppedHash, this.key)) ?? 0);
+  }
+
+  /** Polls: the stream is written by scripts anywhere in the cluster, which wake nobody here. */
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    const poll = this.holding ? POLL_MS : 10 * POLL_MS;
+    await sleep(Math.max(0, Math.min(ms, poll)), undefined, { signal }).catch(() => undefined);
+  }
+
+  /** Lets the lease go (shutdown), so another instance takes over at once. */
+  async close(): Promise<void> {
+    this.stopRenewing();
+    if (!this.holding) return;
+    this.holding = false;
+    await this.redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      this.lease,
+      this.nodeId,
+    );
+  }
+
+  private async takeLease(): Promise<boolean> {
+    this.holding = (await this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS)) === 1;
+    if (this.holding) this.logger.log(`This instance now delivers the webhooks to ${this.endpoint}`);
+    // Renewed on a timer, not on each read: a batch being retried for minutes must keep it.
+    if (this.holding) this.renewal ??= setInterval(this.renew, LEASE_MS / 3).unref();
+    return this.holding;
+  }
+
+  private readonly renew = (): void => {
+    this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS).then(
+      (held) => {
+        this.holding = held === 1;
+        if (!this.holding) this.stopRenewing();
+      },
+      () => undefined, // Redis away: the next renewal or read tells
+    );
+  };
+
+  private stopRenewing(): void {
+    clearInterval(this.renewal);
+    this.renewal = undefined;
+  }
+}
