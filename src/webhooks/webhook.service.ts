@@ -118,8 +118,8 @@ export class WebhookService implements OnApplicationBootstrap, OnApplicationShut
     const endpoints = this.endpoints;
     const registers = [metrics.registry];
     new Counter({
-      name: 'chat_webhook_requests_total',
-      help: 'Webhook requests made by this instance, by endpoint and outcome (delivered, retried, rejected, expired)',
+      name: 'chat_webhook_deliveries_total',
+      help: 'Webhook requests (delivery attempts) made by this instance, by endpoint and outcome (delivered, retried, rejected, expired)',
       labelNames: ['endpoint', 'outcome'],
       registers,
       collect() {

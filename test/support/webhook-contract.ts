@@ -216,7 +216,7 @@ export function describeWebhooks(
       });
       expect(hooks.delivered.length).toBeLessThanOrEqual(40);
       expect(
-        await total('chat_webhook_requests_total', { endpoint, outcome: 'retried' }),
+        await total('chat_webhook_deliveries_total', { endpoint, outcome: 'retried' }),
       ).toBeGreaterThanOrEqual(1);
     });
   });
