@@ -3,7 +3,7 @@ import type { WebhookEvent } from '../../src/webhooks/webhook-event';
 import { eventually } from './eventually';
 import { Scrape } from './metrics';
 import { sign } from './tokens';
-import { verify, WEBHOOK_API_KEY, WEBHOOK_SECRETS, webhookEnv } from './webhook-env';
+import { verify, verifyWebhook, WEBHOOK_API_KEY, WEBHOOK_SECRETS, webhookEnv } from './webhook-env';
 import { Receiver } from './webhook-receiver';
 import { TestClient } from './ws-client';
 
@@ -118,7 +118,11 @@ export function describeWebhooks(
       expect(new Set(ids).size).toBe(ids.length);
       for (const e of hooks.delivered) expect(e.ts).toBeGreaterThan(Date.now() - 60_000);
       for (const { body, headers } of hooks.requests) {
-        for (const secret of WEBHOOK_SECRETS) expect(verify(secret, body, headers)).toEqual(JSON.parse(body));
+        for (const secret of WEBHOOK_SECRETS) {
+          expect(verify(secret, body, headers)).toEqual(JSON.parse(body));
+          expect(verifyWebhook(secret, headers, body)).toBe(true); // the README's recipe
+          expect(verifyWebhook(secret, headers, `${body} `)).toBe(false);
+        }
         expect(headers['content-type']).toBe('application/json');
       }
       // A request signed for another body, or with a secret not configured, does not verify.

@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SECRET } from './tokens';
+
+const RECIPE = join(__dirname, '..', '..', 'examples', 'verify-webhook.js');
+
+/** The README's recipe for verifying a webhook without a library (examples/verify-webhook.js, shown in full there). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const { verifyWebhook } = require(RECIPE) as {
+  verifyWebhook(secret: string, headers: IncomingHttpHeaders, body: string, nowMs?: number): boolean;
+};
+
+/** The recipe as the README must show it. */
+export const recipeText = () => readFileSync(RECIPE, 'utf8');
 
 /** Two live signing secrets, as during a rotation. */
 export const WEBHOOK_SECRETS = [0, 1].map(() => `whsec_${randomBytes(32).toString('base64')}`);
