@@ -56,6 +56,7 @@ async function onRedis(
     reregister: (node, members) => nodes[node].register({ rooms: [], connections: 0 }, members),
     reap: async () => {
       await sleep(60);
+      await nodes[0].heartbeat(50); // node 0 was silent as long: it only marks itself alive
       await nodes[0].heartbeat(50); // node 1 silent for longer than 50 ms: reaped
     },
     close: async () => {

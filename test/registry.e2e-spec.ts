@@ -103,6 +103,17 @@ describeWithRedis('Registry: cluster-wide counts in Redis (Lua scripts, against 
     expect(await b.setLocal('x', 5)).toBe(-1);
   });
 
+  it('reaps nobody on the beat of a node that was itself silent too long (a hung Redis running it late)', async () => {
+    const [a, b] = registries('a', 'b');
+    await a.register({ rooms: [{ name: 'x', members: 2 }], connections: 2 });
+    await b.register({ rooms: [{ name: 'x', members: 1 }], connections: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await a.heartbeat(50)).toBe(true); // a, silent for 60 ms too, cannot judge b
+    expect(await a.census()).toEqual({ rooms: [{ name: 'x', members: 3 }], connections: 3 });
+    expect(await a.heartbeat(50)).toBe(true); // now a is fresh and b still silent: reaped
+    expect(await a.census()).toEqual({ rooms: [{ name: 'x', members: 2 }], connections: 2 });
+  });
+
   it('takes everything of a node away when it unregisters', async () => {
     const [a, b] = registries('a', 'b');
     await a.register({ rooms: [{ name: 'x', members: 2 }], connections: 2 });

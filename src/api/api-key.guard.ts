@@ -15,7 +15,8 @@ export const RequiresScope = (scope: ApiScope) => SetMetadata(SCOPE, scope);
 /** The key a request was made with, once ApiKeyGuard let it through. */
 export const keyOf = (req: Request): ApiKey => (req as Request & { apiKey: ApiKey }).apiKey;
 
-const BEARER = /^Bearer ([^\s]+)$/;
+// The scheme's name is case-insensitive (RFC 9110 section 11.1).
+const BEARER = /^Bearer +([^\s]+)$/i;
 
 /**
  * The key in `Authorization: Bearer <secret>` (401 without one that is live), the route's

@@ -24,13 +24,14 @@ describe('API_KEYS', () => {
   it.each([
     [`backend:${A}`, /entry 1 must be id:secret:scopes/],
     [`back end:${A}:read`, /entry 1: the id/],
-    [`x:${A}:read;x:${B}:read`, /entry 2: the id "x" is used twice/],
-    ['x:short:read', /entry 1 \("x"\): the secret must be 24-256/],
-    [`x:${A}:read;y:${A}:read`, /entry 2 \("y"\): the secret is used by another key/],
-    [`x:${A}:write`, /entry 1 \("x"\): the scopes must be among publish, read, control/],
+    [`x:${A}:read;x:${B}:read`, /entry 2: its id is used by another entry/],
+    ['x:short:read', /entry 1: the secret must be 24-256/],
+    [`x:${A}:read;y:${A}:read`, /entry 2: its secret is used by another key/],
+    [`x:${A}:write`, /entry 1: the scopes must be among publish, read, control/],
+    [`${A}:x:read`, /entry 1: the secret must be 24-256/], // written in the wrong order
     [`x:${A}:`, /scopes must be among/],
     [`x:${A}:read;`, /entry 2 must be/],
-  ])('refuses %j, naming the entry and never its secret', (value, problem) => {
+  ])('refuses %j, naming the entry by position and never its secret', (value, problem) => {
     const found = apiKeysProblem(value);
     expect(found).toMatch(problem);
     expect(found).not.toContain(A);

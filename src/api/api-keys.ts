@@ -20,7 +20,8 @@ const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 /**
  * API_KEYS: entries `id:secret:scope,scope` separated by `;`. What is wrong with it, or
- * undefined; a problem names the entry by its position and id, never by its secret.
+ * undefined; a problem names the entry by its position alone: an entry written in the wrong
+ * order could have its secret where the id goes.
  */
 export function apiKeysProblem(value: string): string | undefined {
   const ids = new Set<string>();
@@ -32,12 +33,12 @@ export function apiKeysProblem(value: string): string | undefined {
     if (parts.length !== 3) return `${at} must be id:secret:scopes (scopes among ${API_SCOPES.join(', ')})`;
     const [id, secret, scopes] = parts;
     if (!ID.test(id)) return `${at}: the id must be 1-64 of A-Z a-z 0-9 _ . -`;
-    if (ids.has(id)) return `${at}: the id "${id}" is used twice`;
+    if (ids.has(id)) return `${at}: its id is used by another entry`;
     if (!SECRET.test(secret))
-      return `${at} ("${id}"): the secret must be 24-256 characters, without spaces, ":" or ";"`;
-    if (secrets.has(secret)) return `${at} ("${id}"): the secret is used by another key`;
+      return `${at}: the secret must be 24-256 characters, without spaces, ":" or ";"`;
+    if (secrets.has(secret)) return `${at}: its secret is used by another key`;
     const unknown = scopes.split(',').find((scope) => !(API_SCOPES as readonly string[]).includes(scope));
-    if (unknown !== undefined) return `${at} ("${id}"): the scopes must be among ${API_SCOPES.join(', ')}`;
+    if (unknown !== undefined) return `${at}: the scopes must be among ${API_SCOPES.join(', ')}`;
     ids.add(id);
     secrets.add(secret);
   }

@@ -1,8 +1,11 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
-import { historyJson } from '../gateway/frames';
+import type { Request } from 'express';
+import { createHash } from 'node:crypto';
+import { historyBodyJson } from '../gateway/frames';
 import { RoomsService } from '../rooms/rooms.service';
 import { unavailable } from './api-error';
+import { keyOf } from './api-key.guard';
 import { ROOM_PARAM, roomParam } from './api-params';
 import { BroadcastSentBody, HistoryBody, MessageSentBody } from './api-responses';
 import { BackendApi, Route } from './api-route';
@@ -10,6 +13,18 @@ import { HistoryQuery } from './dto/api-queries';
 import { ServerBroadcastDto, ServerMessageDto } from './dto/server-message.dto';
 
 const SERVER = 'server';
+
+/**
+ * With an Idempotency-Key, the message carries it into the room's log as a `cid` as well: if
+ * Redis ran an append late whose answer never came (a 503, so the key was freed), the retry
+ * is still delivered once. Each API key has a sender of its own, which no user can be: a
+ * token's `sub` holds no control character.
+ */
+function logCid(req: Request): { id: string; sender: string } | undefined {
+  const key = req.headers['idempotency-key'];
+  if (typeof key !== 'string') return undefined;
+  return { id: createHash('sha256').update(key).digest('base64url'), sender: `\napi:${keyOf(req).id}` };
+}
 
 /** Messages from the app's backend, and room history for it. */
 @BackendApi()
@@ -30,15 +45,22 @@ export class ApiMessagesController {
     type: MessageSentBody,
     description: 'Delivered to the members (but for `exclude`).',
   })
-  async publish(@Param('name') name: string, @Body() body: ServerMessageDto): Promise<MessageSentBody> {
+  async publish(
+    @Param('name') name: string,
+    @Body() body: ServerMessageDto,
+    @Req() req: Request,
+  ): Promise<MessageSentBody> {
     const room = roomParam(name);
     const exclude = body.exclude?.length ? new Set(body.exclude) : undefined;
     const sent = await this.rooms.sendFromServer(
       room,
       { message: body.message, from: body.from ?? SERVER },
       exclude,
+      logCid(req),
     );
     if (sent === 'unavailable') throw unavailable('The message was not sent');
+    // It went out, so this answers 202 whatever comes of the count: should the cluster's not be
+    // read just now, it is this instance's.
     return { ...sent, room, members: await this.rooms.membersOf(room) };
   }
 
@@ -71,6 +93,6 @@ export class ApiMessagesController {
     const page = await this.rooms.historyOf(room, before, limit);
     if (page === 'unavailable') throw unavailable('The history cannot be read');
     // The frames are JSON already: they are sent as they are kept, not parsed and encoded again.
-    return historyJson(room, page).replace('{"type":"history",', '{');
+    return historyBodyJson(room, page);
   }
 }

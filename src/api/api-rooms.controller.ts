@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/c
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiParam } from '@nestjs/swagger';
 import { RoomsPageBody } from '../http/responses';
 import { PageQuery } from '../http/page.query';
-import { PresenceService } from '../presence/presence.service';
 import { RoomsService } from '../rooms/rooms.service';
 import { unavailable } from './api-error';
 import { ROOM_PARAM, roomParam, SUB_PARAM, subParam } from './api-params';
@@ -15,10 +14,7 @@ import { RemoveDto } from './dto/control.dto';
 @BackendApi()
 @Controller('api/v1/rooms')
 export class ApiRoomsController {
-  constructor(
-    private readonly rooms: RoomsService,
-    private readonly presence: PresenceService,
-  ) {}
+  constructor(private readonly rooms: RoomsService) {}
 
   @Get()
   @Route('read', 'read')
@@ -26,8 +22,9 @@ export class ApiRoomsController {
   @ApiOkResponse({ type: RoomsPageBody, description: 'One page of rooms, and the totals.' })
   async list(@Query() { prefix, limit, offset }: RoomsQuery): Promise<RoomsPageBody> {
     // The backend acts on what it reads: one instance's share is not offered as the whole.
-    if (!this.rooms.reachesAll) throw unavailable('The rooms cannot be listed');
-    const { rooms, connections } = await this.rooms.census();
+    const census = await this.rooms.strictCensus();
+    if (census === 'unavailable') throw unavailable('The rooms cannot be listed');
+    const { rooms, connections } = census;
     const matching = prefix === undefined ? rooms : rooms.filter((room) => room.name.startsWith(prefix));
     return {
       rooms: matching.slice(offset, offset + limit),
@@ -51,8 +48,7 @@ export class ApiRoomsController {
     @Query() { limit, offset }: PageQuery,
   ): Promise<ApiMembersPageBody> {
     const room = roomParam(name);
-    if (!this.rooms.reachesAll) throw unavailable('The member list cannot be read');
-    const page = await this.presence.page(room, offset, limit);
+    const page = await this.rooms.strictPresence(room, offset, limit);
     if (page === 'unavailable') throw unavailable('The member list cannot be read');
     return { name: room, count: page.count, rev: page.rev, members: page.members, limit, offset };
   }

@@ -1,9 +1,9 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuthModule } from '../auth/auth.module';
-import { createCommandClient, type RedisClient } from '../cluster/redis-clients';
+import { createCommandClient, type RedisClient, redisTarget } from '../cluster/redis-clients';
 import type { AppConfigService } from '../config/config.module';
-import { redisTarget, RoomsModule } from '../rooms/rooms.module';
+import { RoomsModule } from '../rooms/rooms.module';
 import { ApiFallbackController } from './api-fallback.controller';
 import { API_KEYS } from './api-key.guard';
 import { ApiMessagesController } from './api-messages.controller';

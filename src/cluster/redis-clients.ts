@@ -1,4 +1,5 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { AppConfigService } from '../config/config.module';
 
 /** A connection to one Redis, or to a Redis Cluster: both run the registry's scripts. */
 export type RedisClient = Redis | Cluster;
@@ -44,6 +45,13 @@ const CONNECTION: RedisOptions = {
 };
 // Back off to one attempt a second, forever: Redis coming back must be noticed.
 const retry = (attempt: number) => Math.min(attempt * 100, 1000);
+
+/** Where REDIS_URL or REDIS_CLUSTER_NODES point: cluster mode; undefined on one instance. */
+export function redisTarget(config: AppConfigService): RedisTarget | undefined {
+  const url = config.get('redisUrl', { infer: true });
+  const clusterNodes = config.get('redisClusterNodes', { infer: true });
+  return url ? { url } : clusterNodes ? { clusterNodes } : undefined;
+}
 
 export function createTransport(target: RedisTarget, name: string): RedisTransport {
   return 'url' in target ? single(target.url, name) : cluster(target.clusterNodes, name);

@@ -32,6 +32,7 @@ import {
   type RedisTransport,
 } from './redis-clients';
 import { BoundedMap } from './bounded-map';
+import { ControlLog } from './control-log';
 import { Registry } from './registry';
 import { type LocalCopy, RoomFeeds } from './room-feeds';
 
@@ -47,9 +48,10 @@ export interface RedisEngineOptions {
   webhooks?: string;
 }
 
-// A published broadcast is `<node id><epoch><frame JSON>` (a control command `<node id><epoch>
-// <command JSON>`): the node id (9 random bytes in base64url) and its registration epoch
-// (base 36, fixed width) in front. Room messages go through the room's log instead (RedisHistory).
+// A published broadcast is `<node id><epoch><frame JSON>`: the node id (9 random bytes in
+// base64url) and its registration epoch (base 36, fixed width) in front of the frame. Room
+// messages go through the room's log instead (RedisHistory), control commands through theirs
+// (ControlLog).
 const NODE_ID_LENGTH = 12;
 const EPOCH_LENGTH = 6;
 const HEADER_LENGTH = NODE_ID_LENGTH + EPOCH_LENGTH;
@@ -91,7 +93,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
   /** This instance's last append (or local delivery queued behind appends), for ordering. */
   private appendsTail: Promise<unknown> = Promise.resolve();
   private readonly broadcastChannel: string;
-  private readonly controlChannel: string;
+  private readonly controls: ControlLog;
   private local!: LocalRooms;
   private up = false;
   /** Rooms whose channel is subscribed (or being subscribed), and when it is live. */
@@ -136,7 +138,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       (origin) => this.sending.get(origin) ?? deref(this.unanswered.take(origin)) ?? excludedBy(origin),
     );
     this.broadcastChannel = `${options.prefix}:broadcast`;
-    this.controlChannel = `${options.prefix}:control`;
+    this.controls = new ControlLog(this.commands, options.prefix, publish);
     for (const client of [this.commands, this.subscriber]) {
       client.on('ready', () => this.resync());
       client.on('close', () => {
@@ -291,9 +293,13 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.redis.publish(this.broadcastChannel, this.header + text.json).then(settle, settle);
   }
 
+  /**
+   * Through the control log, which every instance hears, and which one cut off from Redis now
+   * reads when it is back. False, and sent nowhere, while Redis is away.
+   */
   control(command: Control): MaybeAsync<boolean> {
     if (!this.up) return false;
-    return this.redis.publish(this.controlChannel, this.header + JSON.stringify(command)).then(
+    return this.controls.send(command).then(
       () => true,
       () => false,
     );
@@ -318,6 +324,11 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
       .finally(() => (this.censusInFlight = undefined)));
   }
 
+  strictCensus(): MaybeAsync<Census | 'unavailable'> {
+    if (!this.up) return 'unavailable';
+    return this.registry.census().catch(() => 'unavailable' as const);
+  }
+
   /** Room for `bytes` more awaiting Redis (UTF-16 units: close enough for a bound); false past the bound. */
   private reserve(bytes: number): boolean {
     if (this.pendingPublishBytes + bytes > MAX_PENDING_PUBLISH_BYTES) {
@@ -332,35 +343,27 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
 
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel === this.roster.channel) return this.onPresence(message);
-    if (channel === this.broadcastChannel) return this.fromOtherNode(message, this.onBroadcast);
-    if (channel === this.controlChannel) return this.fromOtherNode(message, this.onControl);
-    this.onRoomMessage(channel, message);
-  };
-
-  /**
-   * What another node published behind its header; our own is done here already. A hung Redis
-   * that resumes may still run publishes from a sender's older registration after newer ones:
-   * those are dropped, so each sender's broadcasts and commands stay in order.
-   */
-  private fromOtherNode(message: string, handle: (body: string) => void): void {
-    if (message.startsWith(this.nodeId)) return;
+    if (channel === this.controls.channel) return this.onControl(message);
+    if (channel !== this.broadcastChannel) return this.onRoomMessage(channel, message);
+    if (message.startsWith(this.nodeId)) return; // our own, already delivered locally
+    // A hung Redis that resumes may still run publishes from a sender's older registration
+    // after newer ones: those are dropped, so each sender's messages stay in order.
     const sender = message.slice(0, NODE_ID_LENGTH);
     const epoch = parseInt(message.slice(NODE_ID_LENGTH, HEADER_LENGTH), 36);
     const latest = this.senderEpochs.get(sender) ?? 0;
     if (epoch < latest) return;
     if (epoch > latest) this.senderEpochs.set(sender, epoch);
-    handle(message.slice(HEADER_LENGTH));
-  }
+    this.local.deliverToAll(new OutboundText(message.slice(HEADER_LENGTH)));
+  };
 
-  private readonly onBroadcast = (frame: string): void => this.local.deliverToAll(new OutboundText(frame));
-
-  private readonly onControl = (json: string): void => {
+  private onControl(message: string): void {
     try {
-      this.local.controlled(JSON.parse(json) as Control);
+      const command = this.controls.heard(message);
+      if (command) this.local.controlled(command);
     } catch (err) {
       this.logger.warn(`Dropped a control command that failed: ${(err as Error).message}`);
     }
-  };
+  }
 
   private onPresence(message: string): void {
     const change = this.roster.parse(message);
@@ -477,8 +480,18 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
         }
         if (this.connectionsTouched) this.connectionsChanged();
         this.local.presenceReset(false);
+        void this.catchUpControls();
       }
     })().finally(() => (this.syncing = undefined));
+  }
+
+  /** Carries out the backend's commands sent while this instance could not hear them. */
+  private async catchUpControls(): Promise<void> {
+    try {
+      for (const command of await this.controls.missed()) this.local.controlled(command);
+    } catch (err) {
+      this.logger.warn(`Reading the control commands missed failed: ${(err as Error).message}`);
+    }
   }
 
   /** Brings one room's subscription and count in Redis in line with its local members. */
@@ -498,7 +511,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     for (const room of this.feeds.rooms()) if (!rooms.has(room)) this.feeds.drop(room);
     const channels = [
       this.broadcastChannel,
-      this.controlChannel,
+      this.controls.channel,
       this.roster.channel,
       ...[...rooms].map((room) => this.log.channel(room)),
     ];

@@ -15,7 +15,8 @@ import type { RedisClient } from './redis-clients';
  * node's latest registration (one a hung Redis runs late, after it resumes) changes nothing.
  * Every key shares one hash tag, so on Redis Cluster the scripts' keys live in one slot.
  * Room members (presence) live in the same slot and are written by the same scripts: see
- * redis-presence.scripts.ts, whose T, PUB and GRACE each script sets from its ARGV first.
+ * redis-presence.scripts.ts, whose T, PUB, GRACE and WH (the webhook streams) each script sets
+ * from its ARGV first, and REASON (why members leave) and RECONCILED where they differ.
  */
 
 // Takes a node's whole contribution out of `counts` and deletes its hash.
@@ -98,6 +99,12 @@ REASON = 'instance_lost'
 local now = now_ms()
 local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
+-- A node that was itself silent too long (Redis hung, or ran this late) cannot tell the dead
+-- from those it could not hear either: it reaps nobody this time, and the others get a beat.
+if not present or now - tonumber(present) > tonumber(ARGV[2]) then
+  sweep()
+  return present and 1 or 0
+end
 local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]), 'WITHSCORES')
 for i = 1, #stale, 2 do
   local id = stale[i]

@@ -356,14 +356,23 @@ export class EnvSchema {
   WEBHOOK_EVENTS: string | undefined = undefined;
 
   @IsOptional()
-  @IsString()
-  WEBHOOK_QUEUE_SIZE: string | undefined = undefined;
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  WEBHOOK_QUEUE_SIZE = 10_000;
 
   @IsOptional()
-  @IsString()
-  WEBHOOK_TIMEOUT_MS: string | undefined = undefined;
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
 
   @IsOptional()
-  @IsString()
-  WEBHOOK_RETRY_FOR_MS: string | undefined = undefined;
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  WEBHOOK_RETRY_FOR_MS = 300_000;
 }

@@ -120,6 +120,14 @@ describe(loadConfig.name, () => {
     ['API_KEYS', 'backend'],
     ['API_KEYS', 'backend:too-short:read'],
     ['API_RATE_LIMIT_PER_S', '-1'],
+    ['WEBHOOK_QUEUE_SIZE', '0'],
+    ['WEBHOOK_QUEUE_SIZE', '1000001'],
+    ['WEBHOOK_TIMEOUT_MS', '99'],
+    ['WEBHOOK_TIMEOUT_MS', '1.5'],
+    ['WEBHOOK_RETRY_FOR_MS', '86400001'],
+    ['WEBHOOK_RETRY_FOR_MS', 'ten'],
+    ['WEBHOOK_URL', 'not a url'],
+    ['WEBHOOK_SECRET', 'whsec_c2hvcnQ='],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Refusing to start[^]*\\b${name}\\b`));
   });

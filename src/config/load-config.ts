@@ -86,11 +86,13 @@ export type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env): AppConfig {
   const schema = plainToInstance(EnvSchema, ownVariables(env));
   const failures = validateSync(schema).flatMap((e) => Object.values(e.constraints ?? {}));
-  if (failures.length === 0) failures.push(...conflicts(schema));
+  // The webhook lists are checked together (URLs, secrets, events per URL), once.
+  const webhooks = failures.length === 0 ? parseWebhookConfig(schema) : undefined;
+  if (failures.length === 0) failures.push(...conflicts(schema), ...webhooks!.problems);
   if (failures.length > 0) {
     throw new Error(`Refusing to start, bad configuration:\n  ${failures.join('\n  ')}`);
   }
-  return Object.freeze(toAppConfig(schema));
+  return Object.freeze(toAppConfig(schema, webhooks!.config));
 }
 
 /** Settings that are each valid but make no sense together. */
@@ -107,7 +109,6 @@ function conflicts(s: EnvSchema): string[] {
     conflicts.push('Set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   }
   conflicts.push(...jwtKeyProblems(s));
-  conflicts.push(...parseWebhookConfig(s).problems);
   if (s.CONNECT_BURST_PER_IP !== undefined && s.CONNECT_BURST_PER_IP < s.CONNECT_RATE_PER_IP) {
     conflicts.push(
       "CONNECT_BURST_PER_IP must be at least CONNECT_RATE_PER_IP: a burst is at least a second's worth",
@@ -127,7 +128,7 @@ function ownVariables(env: Env): Record<string, string> {
   return picked;
 }
 
-function toAppConfig(s: EnvSchema): AppConfig {
+function toAppConfig(s: EnvSchema, webhooks: WebhookConfig | undefined): AppConfig {
   return {
     port: s.PORT,
     host: s.HOST,
@@ -173,6 +174,6 @@ function toAppConfig(s: EnvSchema): AppConfig {
       s.API_KEYS === undefined
         ? undefined
         : { keys: parseApiKeys(s.API_KEYS), ratePerS: s.API_RATE_LIMIT_PER_S },
-    webhooks: parseWebhookConfig(s).config,
+    webhooks,
   };
 }

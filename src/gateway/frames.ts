@@ -63,7 +63,13 @@ export interface AckFrame {
 export type ReplyFrame =
   | JoinedFrame
   | AckFrame
-  | { type: 'left'; room: string; members: number; reason?: 'permission_revoked' | 'removed'; detail?: string }
+  | {
+      type: 'left';
+      room: string;
+      members: number;
+      reason?: 'permission_revoked' | 'removed';
+      detail?: string;
+    }
   | { type: 'echo'; message: string }
   | { type: 'authenticated'; user: string; name: string; exp: number; ttl: number }
   | ErrorFrame;
@@ -145,12 +151,16 @@ export function ackFrame(
 export const resetJson = (room: string, epoch: string, offset: number) =>
   `{"type":"reset","room":${JSON.stringify(room)},"epoch":${JSON.stringify(epoch)},"offset":${offset}}`;
 
-/** A history page; each of `frames` is a message frame as it was delivered. */
-export const historyJson = (
-  room: string,
-  page: { epoch: string; offset: number; frames: readonly string[]; more: boolean },
-) =>
-  `{"type":"history","room":${JSON.stringify(room)},"epoch":${JSON.stringify(page.epoch)},"offset":${page.offset},"messages":[${page.frames.join(',')}],"more":${page.more}}`;
+type HistoryPage = { epoch: string; offset: number; frames: readonly string[]; more: boolean };
+
+/** A history page's fields: each of `frames` is a message frame as it was delivered, kept as JSON. */
+const historyFields = (room: string, page: HistoryPage) =>
+  `"room":${JSON.stringify(room)},"epoch":${JSON.stringify(page.epoch)},"offset":${page.offset},"messages":[${page.frames.join(',')}],"more":${page.more}`;
+/** A history page as the `history` frame. */
+export const historyJson = (room: string, page: HistoryPage) =>
+  `{"type":"history",${historyFields(room, page)}}`;
+/** A history page as GET /api/v1/rooms/:name/messages answers it: the frame's fields but its type. */
+export const historyBodyJson = (room: string, page: HistoryPage) => `{${historyFields(room, page)}}`;
 export const leftFrame = (room: string, members: number): ReplyFrame => ({ type: 'left', room, members });
 export const echoFrame = (message: string): ReplyFrame => ({ type: 'echo', message });
 /** Taken out of the room by the app's backend (DELETE /api/v1/rooms/:name/members/:sub), with its words if it gave some. */

@@ -8,6 +8,7 @@
  *   T:np:<node>   hash: `<room> <member key>` -> that node's connections of the member
  *   T:leaving     sorted set: `<room> <member key>` -> when its grace ends (ms, Redis's clock)
  *   T:why         hash: `<room> <member key>` -> why its last connection went, while in its grace
+ *                 (and ` r` when a registration found it gone: its leave reconciles)
  *   T:wh:<end>    stream per webhook endpoint: its events waiting to be delivered (src/webhooks)
  * A room name has no space, so `<room> <key>` splits at the first one. Each join and leave
  * raises the room's rev and is published on T:presence as `<room> <rev> <count> <j|l> <member
@@ -110,7 +111,8 @@ local function member_add(room, key, info, delta, since)
     if GRACE == 0 then member_leaves(room, key, REASON)
     else
       redis.call('ZADD', T .. ':leaving', (since or now_ms()) + GRACE, room .. ' ' .. key)
-      redis.call('HSET', T .. ':why', room .. ' ' .. key, REASON)
+      -- Why, and whether a registration found it gone: its leave then says it reconciles.
+      redis.call('HSET', T .. ':why', room .. ' ' .. key, REASON .. (RECONCILED and ' r' or ''))
     end
   end
 end
@@ -158,9 +160,12 @@ local function sweep()
     redis.call('ZREM', T .. ':leaving', entry)
     local space = string.find(entry, ' ', 1, true)
     local room, key = string.sub(entry, 1, space - 1), string.sub(entry, space + 1)
-    local reason = redis.call('HGET', T .. ':why', entry) or 'closed'
+    local why = redis.call('HGET', T .. ':why', entry) or 'closed'
     redis.call('HDEL', T .. ':why', entry)
+    RECONCILED = string.sub(why, -2) == ' r'
+    local reason = RECONCILED and string.sub(why, 1, -3) or why
     if tonumber(redis.call('HGET', T .. ':pc:' .. room, key) or '-1') == 0 then member_leaves(room, key, reason) end
+    RECONCILED = false
   end
   return #due
 end

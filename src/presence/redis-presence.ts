@@ -31,7 +31,7 @@ export class RedisPresence {
     }
   }
 
-  /** What the registry's scripts need to write members: the tag, the publish command, the grace. */
+  /** What the registry's scripts need to write members: the tag, the publish command, the grace, the webhook streams. */
   get scriptArgs(): [string, string, number, string] {
     return [this.tag, this.publish, this.graceMs, this.webhooks];
   }

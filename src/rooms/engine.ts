@@ -99,12 +99,17 @@ export interface RoomsEngine {
   /** A broadcast already delivered to this instance's connections. */
   broadcast(text: OutboundText): void;
   /**
-   * Has every other instance carry out `command` (this one already has); false when they
-   * cannot be reached (Redis is away).
+   * Has every other instance carry out `command` (this one does it itself); false, and sent
+   * nowhere, when they cannot be reached (Redis is away).
    */
   control(command: Control): MaybeAsync<boolean>;
   members(room: string): MaybeAsync<number>;
   census(): MaybeAsync<Census>;
+  /**
+   * As census(), but 'unavailable' where that answers with this instance's share (the
+   * cluster's cannot be read): for the app's backend, which acts on what it reads.
+   */
+  strictCensus(): MaybeAsync<Census | 'unavailable'>;
   /** Whether there are other instances to reach (cluster mode), so readiness checks `ready`. */
   readonly spansInstances: boolean;
   /** False while the engine cannot reach the other instances (readiness reports it). */

@@ -1,27 +1,21 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { RedisTarget } from '../cluster/redis-clients';
+import { redisTarget } from '../cluster/redis-clients';
 import { RedisEngine } from '../cluster/redis-engine';
 import type { AppConfigService } from '../config/config.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { PresenceService } from '../presence/presence.service';
 import { WebhookService } from '../webhooks/webhook.service';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { webhookSpec } from '../webhooks/webhook-streams';
 import { ROOMS_ENGINE, type RoomsEngine } from './engine';
 import { MemoryEngine } from './memory-engine';
 import { RoomsService } from './rooms.service';
 
-/** Where REDIS_URL or REDIS_CLUSTER_NODES point: cluster mode; undefined on one instance. */
-export function redisTarget(config: AppConfigService): RedisTarget | undefined {
-  const url = config.get('redisUrl', { infer: true });
-  const clusterNodes = config.get('redisClusterNodes', { infer: true });
-  return url ? { url } : clusterNodes ? { clusterNodes } : undefined;
-}
-
 /** RoomsService and PresenceService on the engine the configuration asks for: REDIS_URL or REDIS_CLUSTER_NODES set means cluster mode. */
 @Module({
-  imports: [MetricsModule],
+  imports: [MetricsModule, WebhooksModule],
   providers: [
     RoomsService,
     {
@@ -29,19 +23,6 @@ export function redisTarget(config: AppConfigService): RedisTarget | undefined {
       inject: [ConfigService, MetricsService],
       useFactory: (config: AppConfigService, metrics: MetricsService) =>
         new PresenceService(config.get('presence', { infer: true }), metrics.deliveries.presence),
-    },
-    {
-      provide: WebhookService,
-      inject: [ConfigService, MetricsService],
-      useFactory: (config: AppConfigService, metrics: MetricsService) => {
-        const target = redisTarget(config);
-        const prefix = config.get('redisPrefix', { infer: true });
-        return new WebhookService(
-          config.get('webhooks', { infer: true }),
-          target && { target, prefix },
-          metrics,
-        );
-      },
     },
     {
       provide: ROOMS_ENGINE,

@@ -18,7 +18,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import type { Tally } from '../metrics/tally';
 import { PresenceService } from '../presence/presence.service';
 import { WebhookService } from '../webhooks/webhook.service';
-import type { MemberHere, PresenceChange } from '../presence/presence-store';
+import type { MemberHere, MemberPage, PresenceChange } from '../presence/presence-store';
 import { Connection } from './connection';
 import {
   byBusiestThenName,
@@ -168,7 +168,7 @@ export class RoomsService implements LocalRooms {
     return then(this.engine.publish(room, draft, conn), (published) => {
       if (typeof published === 'object') {
         if (published.duplicate) this.metrics.duplicates.value++;
-        else if (this.webhooks.sendsMessages) this.webhooks.message(room, published.frame);
+        else if (this.webhooks.sendsMessages) this.tellWebhooks(room, published, body.message, conn);
       }
       return { ok: true as const, room, published };
     });
@@ -208,14 +208,18 @@ export class RoomsService implements LocalRooms {
     room: string,
     body: MessageText & { from: string },
     exclude?: ReadonlySet<string>,
+    cid?: Draft['cid'],
   ): MaybeAsync<{ id: string; ts: number; offset: number } | 'unavailable'> {
     const id = this.nextId();
     const ts = Date.now();
     const head = roomMessageHead(room, jsonOf(body), serverSenderJson(body.from), id, ts);
-    return then(this.engine.publish(room, { head, id, ts, fromServer: true }, exclude), (published) => {
+    return then(this.engine.publish(room, { head, id, ts, cid, fromServer: true }, exclude), (published) => {
       if (typeof published !== 'object') return 'unavailable';
-      if (this.webhooks.sendsMessages && !published.duplicate) this.webhooks.message(room, published.frame);
-      return { id, ts, offset: published.offset };
+      if (!published.duplicate && this.webhooks.sendsMessages) {
+        this.tellWebhooks(room, published, body.message, body.from);
+      }
+      // A retry of one whose answer was lost: the first one's id, time and offset.
+      return { id: published.id, ts: published.ts, offset: published.offset };
     });
   }
 
@@ -231,13 +235,16 @@ export class RoomsService implements LocalRooms {
   }
 
   /**
-   * Carries out the backend's `command` here and on every other instance; 'unavailable', and
-   * nothing done, when they cannot all be reached.
+   * Carries out the backend's `command` on every instance, this one once the others are sure
+   * to hear it; 'unavailable', and nothing done anywhere, when they cannot be reached.
    */
   control(command: Control): MaybeAsync<'done' | 'unavailable'> {
     if (!this.engine.ready) return 'unavailable';
-    this.controlled(command);
-    return then(this.engine.control(command), (reached) => (reached ? 'done' : 'unavailable'));
+    return then(this.engine.control(command), (sent) => {
+      if (!sent) return 'unavailable';
+      this.controlled(command);
+      return 'done';
+    });
   }
 
   controlled(command: Control): void {
@@ -269,11 +276,6 @@ export class RoomsService implements LocalRooms {
     return this.members.get(room)?.has(conn) === true;
   }
 
-  /** False while other instances cannot be reached: counts and lists are then this instance's alone. */
-  get reachesAll(): boolean {
-    return this.engine.ready;
-  }
-
   /** Members of `room` on every instance. */
   membersOf(room: string): MaybeAsync<number> {
     return this.engine.members(room);
@@ -282,6 +284,16 @@ export class RoomsService implements LocalRooms {
   /** Rooms with members on every instance, busiest first, then by name; and open connections. */
   census(): MaybeAsync<Census> {
     return this.engine.census();
+  }
+
+  /** As census(), but 'unavailable' rather than this instance's share alone. */
+  strictCensus(): MaybeAsync<Census | 'unavailable'> {
+    return this.engine.strictCensus();
+  }
+
+  /** A page of `room`'s members on every instance; 'unavailable' rather than this instance's alone. */
+  strictPresence(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'> {
+    return this.engine.presence(room, offset, limit);
   }
 
   deliverToRoom(room: string, text: OutboundText, except?: Except): void {
@@ -354,6 +366,23 @@ export class RoomsService implements LocalRooms {
     }
     deliveries.value += delivered;
     this.fanout.observe((performance.now() - started) / 1000);
+  }
+
+  /**
+   * A message got its offset here: the webhooks that take messages are told, once cluster-wide.
+   * `sender` is its connection, or the `from` the app's backend gave.
+   */
+  private tellWebhooks(
+    room: string,
+    { id, ts, offset }: Extract<Published, { duplicate: false }>,
+    message: string,
+    sender: Connection | string,
+  ): void {
+    const from =
+      typeof sender === 'string'
+        ? { from: sender, origin: 'server' as const }
+        : { from: sender.from, user: userOf(sender) };
+    this.webhooks.message({ room, id, ts, offset, message, ...from });
   }
 
   /** The room's local member count afterwards. */

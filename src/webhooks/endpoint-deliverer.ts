@@ -100,7 +100,10 @@ export class EndpointDeliverer {
     const id = webhookId(batch.map((queued) => queued.event.id));
     const body = JSON.stringify({ events: batch.map((queued) => queued.event) });
     const firstAt = Date.now();
+    await this.o.queue.sending(batch);
     for (let attempts = 1; ; attempts++) {
+      // Another instance holds the queue now (this one was cut off from Redis): it sends the batch.
+      if (!this.o.queue.holds()) return;
       const attempt = await this.attempt(id, body);
       if (this.stopping.signal.aborted) return;
       const done = attempt.kind === 'failed' ? this.retryIn(attempt, firstAt, attempts) : attempt.kind;
@@ -134,7 +137,16 @@ export class EndpointDeliverer {
   }
 
   private async attempt(id: string, body: string): Promise<Attempt> {
-    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.o.timeoutMs)]);
+    // Not AbortSignal.any() over the long-lived stopping signal: Node 20 keeps every signal made
+    // from it alive (nodejs/node#55351), so a deliverer retrying for days would grow.
+    const request = new AbortController();
+    const abort = () => request.abort(this.stopping.signal.reason);
+    const timer = setTimeout(
+      () => request.abort(new DOMException('timed out', 'TimeoutError')),
+      this.o.timeoutMs,
+    );
+    this.stopping.signal.addEventListener('abort', abort);
+    const signal = request.signal;
     try {
       const response = await fetch(this.o.url, {
         method: 'POST',
@@ -151,6 +163,9 @@ export class EndpointDeliverer {
       return { kind: 'failed', why, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) };
     } catch (err) {
       return { kind: 'failed', why: failure(err as Error, this.o.timeoutMs) };
+    } finally {
+      clearTimeout(timer);
+      this.stopping.signal.removeEventListener('abort', abort);
     }
   }
 

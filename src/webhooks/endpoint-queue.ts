@@ -11,15 +11,23 @@ export interface QueuedEvent {
 }
 
 /**
- * The events waiting for one endpoint, oldest first, read by that endpoint's deliverer.
- * MemoryEndpointQueue is the one-instance store; a Redis stream can keep the same promises
- * for a cluster (memory-endpoint-queue.spec.ts states them, for a Redis queue's spec to share). It is bounded: pushing past
- * the bound drops the oldest events, even ones being delivered, and counts them.
+ * The events waiting for one endpoint, oldest first, read by that endpoint's deliverer:
+ * MemoryEndpointQueue on one instance, RedisEndpointQueue (a stream) in cluster mode; both keep
+ * the promises test/support/backend-stores-contract.ts states. It is bounded: pushing past the
+ * bound drops the oldest events, even ones being delivered, and counts them.
  */
 export interface EndpointQueue {
   push(events: readonly WebhookEvent[]): MaybeAsync<void>;
   /** Up to `max` of the oldest events not yet acked, in order; the same ones until acked. */
   peek(max: number): MaybeAsync<QueuedEvent[]>;
+  /**
+   * The batch about to be sent, oldest first: until it is acked, a reader that takes the queue
+   * over (another instance, after this one died) gets exactly these events first, so it sends
+   * them under the same webhook-id.
+   */
+  sending(batch: readonly QueuedEvent[]): MaybeAsync<void>;
+  /** Whether this reader may still send: false once another may have taken the queue over. */
+  holds(): boolean;
   /** Delivered or given up on: gone. Keys no longer held (dropped, acked) are ignored. */
   ack(keys: readonly string[]): MaybeAsync<void>;
   /** Events held. */

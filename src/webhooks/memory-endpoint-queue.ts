@@ -45,6 +45,14 @@ export class MemoryEndpointQueue implements EndpointQueue {
     return found;
   }
 
+  /** The oldest events stay first until acked: nothing to note. */
+  sending(): void {}
+
+  /** One instance reads it, always. */
+  holds(): boolean {
+    return true;
+  }
+
   ack(keys: readonly string[]): void {
     for (const key of keys) {
       const i = Number(key) - this.base;

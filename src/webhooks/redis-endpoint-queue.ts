@@ -33,17 +33,22 @@ const POLL_MS = 100;
  * An endpoint's events in a Redis stream (cluster mode), written by the presence scripts (room
  * and member events) and by push() (messages). Every instance has one for each endpoint, but
  * only the holder of the endpoint's lease reads it: one request in flight per endpoint, cluster
- * wide. The holder renews the lease while it lives; if it dies, the lease lapses and another
- * instance goes on from the oldest event not acked, under the same webhook-id.
+ * wide. The holder renews the lease while it lives, and stops sending once Redis has not
+ * confirmed it for a lease's length; if it dies, the lease lapses and another instance goes on
+ * from the batch it was sending (noted at `:batch`), under the same webhook-id.
  */
 export class RedisEndpointQueue implements EndpointQueue {
   private readonly stream: string;
   private readonly droppedHash: string;
   private readonly lease: string;
+  /** The last stream id of the batch being sent, until it is acked. */
+  private readonly batch: string;
   private readonly key: string;
   private readonly endpoint: string;
   private readonly logger = new Logger('Webhooks');
   private holding = false;
+  /** When Redis last confirmed the lease: past a lease's length without, it may be another's. */
+  private renewedAt = 0;
   private renewal: NodeJS.Timeout | undefined;
 
   constructor(
@@ -57,6 +62,7 @@ export class RedisEndpointQueue implements EndpointQueue {
     this.stream = streamKey(prefix, url);
     this.droppedHash = droppedKey(prefix);
     this.lease = `${this.stream}:lease`;
+    this.batch = `${this.stream}:batch`;
     this.key = endpointKey(url);
     this.endpoint = `${url.origin}${url.pathname}`;
     if (!('webhookPush' in redis)) {
@@ -77,19 +83,32 @@ export class RedisEndpointQueue implements EndpointQueue {
     );
   }
 
-  /** Nothing unless this instance holds the endpoint's lease (taking it if it is free). */
+  /**
+   * Nothing unless this instance holds the endpoint's lease (taking it if it is free). A batch
+   * being sent when its holder died comes first, as it was.
+   */
   async peek(max: number): Promise<QueuedEvent[]> {
-    if (!this.holding && !(await this.takeLease())) return [];
-    const entries = (await this.redis.xrange(this.stream, '-', '+', 'COUNT', max)) as [string, string[]][];
-    return entries.map(([id, fields]) => ({
-      key: id,
-      event: JSON.parse(fields[1]) as WebhookEvent,
-      at: Number(id.slice(0, id.indexOf('-'))), // a stream id starts with its time in ms
-    }));
+    if (!this.holds() && !(await this.takeLease())) return [];
+    const pending = await this.redis.get(this.batch);
+    if (pending !== null) {
+      const batch = await this.read(pending, max);
+      if (batch.length > 0) return batch;
+      await this.redis.del(this.batch); // its events were dropped meanwhile
+    }
+    return this.read('+', max);
+  }
+
+  async sending(batch: readonly QueuedEvent[]): Promise<void> {
+    await this.redis.set(this.batch, batch[batch.length - 1].key);
+  }
+
+  holds(): boolean {
+    return this.holding && Date.now() - this.renewedAt < LEASE_MS;
   }
 
   async ack(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.redis.xdel(this.stream, ...keys);
+    await this.redis.del(this.batch);
   }
 
   depth(): Promise<number> {
@@ -119,9 +138,23 @@ export class RedisEndpointQueue implements EndpointQueue {
     );
   }
 
+  /** Up to `max` of the oldest events, up to the stream id `last` ('+': the newest). */
+  private async read(last: string, max: number): Promise<QueuedEvent[]> {
+    const entries = (await this.redis.xrange(this.stream, '-', last, 'COUNT', max)) as [string, string[]][];
+    return entries.map(([id, fields]) => ({
+      key: id,
+      event: JSON.parse(fields[1]) as WebhookEvent,
+      // A stream id starts with Redis's time in ms; a Redis clock ahead of ours must not hold a batch back.
+      at: Math.min(Number(id.slice(0, id.indexOf('-'))), Date.now()),
+    }));
+  }
+
   private async takeLease(): Promise<boolean> {
     this.holding = (await this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS)) === 1;
-    if (this.holding) this.logger.log(`This instance now delivers the webhooks to ${this.endpoint}`);
+    if (this.holding) {
+      this.renewedAt = Date.now();
+      this.logger.log(`This instance now delivers the webhooks to ${this.endpoint}`);
+    }
     // Renewed on a timer, not on each read: a batch being retried for minutes must keep it.
     if (this.holding) this.renewal ??= setInterval(this.renew, LEASE_MS / 3).unref();
     return this.holding;
@@ -131,7 +164,8 @@ export class RedisEndpointQueue implements EndpointQueue {
     this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS).then(
       (held) => {
         this.holding = held === 1;
-        if (!this.holding) this.stopRenewing();
+        if (this.holding) this.renewedAt = Date.now();
+        else this.stopRenewing();
       },
       () => undefined, // Redis away: the next renewal or read tells
     );

@@ -2,17 +2,16 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { splitList } from '../config/entry-list';
 import { DEFAULT_WEBHOOK_EVENTS, WEBHOOK_EVENT_NAMES, type WebhookEventName } from './webhook-event';
 
-/** The WEBHOOK_* variables, as the environment gives them. */
+/** The WEBHOOK_* variables: the lists as the environment gives them, the numbers as EnvSchema checked them. */
 export interface WebhookEnv {
   WEBHOOK_URL?: string;
   WEBHOOK_SECRET?: string;
   WEBHOOK_EVENTS?: string;
-  WEBHOOK_QUEUE_SIZE?: string;
-  WEBHOOK_TIMEOUT_MS?: string;
-  WEBHOOK_RETRY_FOR_MS?: string;
+  WEBHOOK_QUEUE_SIZE?: number;
+  WEBHOOK_TIMEOUT_MS?: number;
+  WEBHOOK_RETRY_FOR_MS?: number;
 }
 
-/** One receiver of webhooks, and the events it is sent. */
 export interface WebhookEndpoint {
   readonly url: URL;
   readonly events: readonly WebhookEventName[];
@@ -35,11 +34,8 @@ const SECRET_PREFIX = 'whsec_';
 const MIN_SECRET_BYTES = 24;
 /** A plain secret is taken as typed, so it has to make up in length for its few symbols per byte. */
 const MIN_PLAIN_SECRET_CHARS = 32;
-const INTEGERS = {
-  WEBHOOK_QUEUE_SIZE: { fallback: 10_000, min: 1, max: 1_000_000 },
-  WEBHOOK_TIMEOUT_MS: { fallback: 10_000, min: 100, max: 60_000 },
-  WEBHOOK_RETRY_FOR_MS: { fallback: 300_000, min: 1000, max: 86_400_000 },
-} as const;
+/** EnvSchema's defaults, for a caller that gives no numbers (the specs). */
+const DEFAULTS = { WEBHOOK_QUEUE_SIZE: 10_000, WEBHOOK_TIMEOUT_MS: 10_000, WEBHOOK_RETRY_FOR_MS: 300_000 };
 
 /**
  * The webhook settings, or every reason they cannot work. Undefined without WEBHOOK_URL.
@@ -63,9 +59,14 @@ export function parseWebhookConfig(env: WebhookEnv): {
   }
   const secrets = parseEach('WEBHOOK_SECRET', secretList ?? [], secretProblem, secretKey, problems);
   const events = eventsPerEndpoint(env.WEBHOOK_EVENTS, urls.length, problems);
-  const [queueSize, timeoutMs, retryForMs] = (
-    ['WEBHOOK_QUEUE_SIZE', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_RETRY_FOR_MS'] as const
-  ).map((name) => integerOf(name, env[name], problems));
+  const {
+    WEBHOOK_QUEUE_SIZE: queueSize,
+    WEBHOOK_TIMEOUT_MS: timeoutMs,
+    WEBHOOK_RETRY_FOR_MS: retryForMs,
+  } = {
+    ...DEFAULTS,
+    ...env,
+  };
   if (problems.length > 0) return { config: undefined, problems };
   const endpoints = Object.freeze(urls.map((url, i) => Object.freeze({ url, events: events[i] })));
   const config = { endpoints, secrets, queueSize, timeoutMs, retryForMs };
@@ -167,13 +168,4 @@ function eventsOf(value: string | undefined, problems: string[]): readonly Webho
     return [];
   }
   return Object.freeze([...new Set(entries.filter(known))]);
-}
-
-function integerOf(name: keyof typeof INTEGERS, value: string | undefined, problems: string[]): number {
-  const { fallback, min, max } = INTEGERS[name];
-  if (value === undefined || value.trim() === '') return fallback;
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (n >= min && n <= max) return n;
-  problems.push(`${name} must be a whole number from ${min} to ${max}`);
-  return fallback;
 }

@@ -70,22 +70,19 @@ export class WebhookService implements OnApplicationBootstrap, OnApplicationShut
     this.push(name, { id: `${this.idPrefix}-${(++this.lastId).toString(36)}`, name, room, ts, ...fields });
   };
 
-  /** A room message that got its offset here: `frame` as its members got it. */
-  message(room: string, frame: string): void {
-    const { id, ts, offset, message, from, user, origin } = JSON.parse(frame) as Record<string, unknown>;
-    const event = {
-      id: `msg-${id as string}`,
-      name: 'message' as const,
-      room,
-      ts: ts as number,
-      offset,
-      message_id: id,
-      message,
-      from,
-      user,
-      origin,
-    };
-    this.push('message', event);
+  /** A room message that got its offset here (built from what the sender had, not parsed back from its frame). */
+  message(m: {
+    room: string;
+    id: string;
+    ts: number;
+    offset: number;
+    message: string;
+    from: string;
+    user?: string;
+    origin?: 'server';
+  }): void {
+    const { room, id, ts, ...fields } = m;
+    this.push('message', { id: `msg-${id}`, name: 'message', room, ts, message_id: id, ...fields });
   }
 
   async onApplicationBootstrap(): Promise<void> {

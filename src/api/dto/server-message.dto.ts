@@ -4,8 +4,8 @@ import { CharLength } from '../../gateway/dto/chars';
 import { NAME_MAX_LENGTH, NAME_PATTERN } from '../../gateway/dto/join.dto';
 import { TextDto } from '../../gateway/dto/text.dto';
 
-/** Connection ids are 12 base64url characters; a little room for other lengths. */
-export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** A connection's id: 12 base64url characters (9 random bytes), as presence lists it. */
+export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9_-]{12}$/;
 export const MAX_EXCLUDED = 100;
 
 /** POST /api/v1/broadcast. */
