@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { API_ENV, describeApi, KEY } from './support/api-contract';
 import { eventually } from './support/eventually';
+import { type RunningApp, startApp } from './support/app';
+import { DelayProxy } from './support/delay-proxy';
 import { startInstances } from './support/instances';
 import { describeWithRedisCluster, RedisCluster } from './support/redis-cluster';
 import { describeWithRedis, RedisServer } from './support/redis-server';
+import { sign } from './support/tokens';
 import { TestClient } from './support/ws-client';
 
 const prefix = () => `test-${randomBytes(4).toString('hex')}`;
@@ -95,5 +98,44 @@ describeWithRedis('backend API while Redis is away (e2e)', () => {
     while (frame.type === 'reset') frame = await member.next();
     expect(frame).toMatchObject({ type: 'message', message: 'after', origin: 'server', offset: 1 });
     member.close();
+  }, 40_000);
+});
+
+describeWithRedis('backend API when one instance is cut off from Redis (e2e)', () => {
+  let redis: RedisServer;
+  let proxy: DelayProxy;
+  let cutOff: RunningApp;
+  let connected: RunningApp;
+  const auth = { Authorization: `Bearer ${KEY.all}` };
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    proxy = await DelayProxy.start(redis.port);
+    const env = { ...API_ENV, REDIS_PREFIX: prefix() };
+    cutOff = await startApp({ ...env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    connected = await startApp({ ...env, REDIS_URL: redis.url });
+  });
+  afterAll(async () => {
+    await Promise.all([cutOff?.close(), connected?.close()]);
+    await proxy.close();
+    await redis.stop();
+  });
+
+  it('carries out a command sent meanwhile once it is back', async () => {
+    const token = await sign({ sub: 'u-far', name: 'Far' });
+    const client = await TestClient.connect(cutOff.wsUrl, { headers: { Authorization: `Bearer ${token}` } });
+    await client.next('authenticated');
+    await client.request({ type: 'join', room: 'far' }, 'joined');
+    proxy.cut();
+    await eventually(() => request(cutOff.httpUrl).get('/health/ready').expect(503), 15_000);
+    // The other instance reaches Redis: the command is accepted, and the cut-off one cannot hear it.
+    await request(connected.httpUrl)
+      .post('/api/v1/users/u-far/disconnect')
+      .set(auth)
+      .send({ reason: 'later' })
+      .expect(202);
+    expect(await client.nothingWithin(300)).toBe(true);
+    proxy.restore();
+    expect(await client.closed).toEqual({ code: 4003, reason: 'later' });
   }, 40_000);
 });

@@ -9,6 +9,7 @@ export class DelayProxy {
   delayMs = 0;
   only: RegExp | undefined;
   private readonly sockets = new Set<Socket>();
+  private cutOff = false;
 
   private constructor(
     private readonly server: Server,
@@ -26,12 +27,23 @@ export class DelayProxy {
     });
   }
 
+  /** A broken link: every connection through it drops, and new ones are dropped at once, until restore(). */
+  cut(): void {
+    this.cutOff = true;
+    this.sockets.forEach((s) => s.destroy());
+  }
+
+  restore(): void {
+    this.cutOff = false;
+  }
+
   close(): Promise<void> {
     this.sockets.forEach((s) => s.destroy());
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   private relay(client: Socket, upstreamPort: number): void {
+    if (this.cutOff) return void client.destroy();
     const upstream = createConnection(upstreamPort, '127.0.0.1');
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
