@@ -38,7 +38,9 @@ describe('logs (e2e)', () => {
 
     // Both opened lines, whichever connection opened first: a line still in the pipe when
     // `quiet` is taken would be counted as logged for a message.
-    await eventually(() => expect(records(server).filter((r) => r.msg === 'Connection opened')).toHaveLength(2));
+    await eventually(() =>
+      expect(records(server).filter((r) => r.msg === 'Connection opened')).toHaveLength(2),
+    );
     expect(about()).toHaveLength(1);
     const quiet = records(server).length;
     for (let i = 0; i < 50; i++) a.send({ type: 'message', message: `m${i}` });
@@ -136,15 +138,24 @@ describe('logs (e2e)', () => {
   it('at the most verbose level: no token, nor any part of one, is ever logged', async () => {
     server = spawnServer({ LOG_LEVEL: 'verbose', JWT_SECRET: SECRET });
     await server.listening;
-    const tokens = await Promise.all([sign(), sign({ sub: 'bob' }), sign({ ttl: -600 }), sign({}, new Uint8Array(32))]);
+    const tokens = await Promise.all([
+      sign(),
+      sign({ sub: 'bob' }),
+      sign({ ttl: -600 }),
+      sign({}, new Uint8Array(32)),
+    ]);
     const [good, other, expired, forged] = tokens;
     const byHeader = await TestClient.connect(server.wsUrl, { headers: { Authorization: `Bearer ${good}` } });
     await byHeader.next('authenticated');
-    const byProtocol = await TestClient.connect(server.wsUrl, { protocols: ['rooms.v1', `rooms.token.${other}`] });
+    const byProtocol = await TestClient.connect(server.wsUrl, {
+      protocols: ['rooms.v1', `rooms.token.${other}`],
+    });
     await byProtocol.next('authenticated');
     await byProtocol.request({ type: 'auth', token: good }, 'error'); // another user: 4003
     for (const token of [expired, forged]) {
-      expect((await upgradeAnswer(server.wsUrl, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+      expect(
+        (await upgradeAnswer(server.wsUrl, { headers: { Authorization: `Bearer ${token}` } })).status,
+      ).toBe(401);
       const client = await TestClient.connect(server.wsUrl);
       await client.request({ type: 'auth', token }, 'error');
       await client.closed;
@@ -157,11 +168,51 @@ describe('logs (e2e)', () => {
     server.child.kill('SIGTERM');
     await server.exited;
     // The debug lines were written, the request's own with its credentials blotted out.
-    const requestLine = records(server).find((r) => r.msg === 'request completed') as Line & { req: { headers: object } };
+    const requestLine = records(server).find((r) => r.msg === 'request completed') as Line & {
+      req: { headers: object };
+    };
     expect(requestLine.req.headers).toMatchObject({ authorization: '[redacted]' });
     const written = server.output();
     for (const token of tokens) {
       for (const part of token.split('.')) expect(written).not.toContain(part);
+    }
+  }, 30_000);
+
+  it('at the most verbose level: an API key is named by its id, and its secret is never logged', async () => {
+    const secret = 'api-secret-never-logged-0123456789';
+    const webhookSecret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    server = spawnServer({
+      LOG_LEVEL: 'verbose',
+      API_KEYS: `backend:${secret}:publish,read`,
+      WEBHOOK_URL: 'http://127.0.0.1:9/hooks?token=endpoint-token-never-logged',
+      WEBHOOK_SECRET: webhookSecret,
+    });
+    await server.listening;
+    const auth = { Authorization: `Bearer ${secret}` };
+    await request(server.httpUrl)
+      .post('/api/v1/rooms/logged/messages')
+      .set(auth)
+      .send({ message: 'hi' })
+      .expect(202);
+    await request(server.httpUrl).get(`/api/v1/rooms?api_key=${secret}`).set(auth).expect(401);
+    await request(server.httpUrl).get('/api/v1/rooms').set('Authorization', `Bearer ${secret}x`).expect(401);
+    const client = await TestClient.connect(server.wsUrl);
+    await client.request({ type: 'join', room: 'logged' }, 'joined'); // an event for the endpoint, which is down
+    await eventually(() => expect(server.output()).toContain('Webhook'), 10_000);
+    client.close();
+    server.child.kill('SIGTERM');
+    await server.exited;
+    const lines = records(server).filter((r) => r.msg === 'request completed') as Array<
+      Line & { apiKey?: string; req: { url: string } }
+    >;
+    expect(lines[0]).toMatchObject({
+      apiKey: 'backend',
+      req: expect.objectContaining({ url: '/api/v1/rooms/logged/messages' }),
+    });
+    expect(lines[1].req.url).toBe('/api/v1/rooms?api_key=[redacted]');
+    const written = server.output();
+    for (const hidden of [secret, webhookSecret.slice('whsec_'.length), 'endpoint-token-never-logged']) {
+      expect(written).not.toContain(hidden);
     }
   }, 30_000);
 
