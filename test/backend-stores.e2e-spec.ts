@@ -4,9 +4,11 @@ import { MemoryIdempotency } from '../src/api/idempotency/memory-idempotency';
 import { RedisIdempotency } from '../src/api/idempotency/redis-idempotency';
 import type { RedisClient } from '../src/cluster/redis-clients';
 import { MemoryEndpointQueue } from '../src/webhooks/memory-endpoint-queue';
-import { RedisEndpointQueue } from '../src/webhooks/redis-endpoint-queue';
+import { LEASE_MS, RedisEndpointQueue } from '../src/webhooks/redis-endpoint-queue';
 import type { WebhookEvent } from '../src/webhooks/webhook-event';
 import { describeEndpointQueue, describeIdempotencyStore } from './support/backend-stores-contract';
+import { DelayProxy } from './support/delay-proxy';
+import { eventually } from './support/eventually';
 import { describeWithRedisCluster, RedisCluster } from './support/redis-cluster';
 import { describeWithRedis, RedisServer } from './support/redis-server';
 
@@ -76,6 +78,38 @@ describeWithRedis('backend stores on one Redis', () => {
   beforeAll(async () => (redis = await RedisServer.start()));
   afterAll(() => redis.stop());
   onRedis('one Redis', () => new Redis(redis.url));
+
+  it('a holder cut off from Redis lets the queue go before its lease lapses there, ending its request', async () => {
+    const proxy = await DelayProxy.start(redis.port);
+    const far = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: 0 });
+    const near = new Redis(redis.url);
+    try {
+      const shared = prefix();
+      const cutOff = new RedisEndpointQueue(far, shared, URL1, 100, 'node-far');
+      const other = new RedisEndpointQueue(near, shared, URL1, 100, 'node-near');
+      await cutOff.push([{ id: 'z1', name: 'room_occupied', room: 'r', ts: Date.now() }]);
+      const batch = await cutOff.peek(10);
+      expect(await cutOff.sending(batch)).toEqual(expect.any(Number));
+      const lost = cutOff.lost()!;
+      proxy.cut();
+      const cutAt = Date.now();
+      await new Promise((resolve) => lost.addEventListener('abort', resolve));
+      const gaveUpAfter = Date.now() - cutAt;
+      expect(cutOff.holds()).toBe(false);
+      // Before Redis frees the lease, nobody else has it: the two never overlap.
+      expect(await other.peek(10)).toEqual([]);
+      await eventually(
+        async () => expect((await other.peek(10)).map((q) => q.event.id)).toEqual(['z1']),
+        10_000,
+      );
+      expect(gaveUpAfter).toBeLessThan(LEASE_MS);
+      await other.close();
+    } finally {
+      far.disconnect();
+      near.disconnect();
+      await proxy.close();
+    }
+  }, 20_000);
 });
 
 describeWithRedisCluster('backend stores on a Redis Cluster', () => {

@@ -6,6 +6,7 @@ import { historyBodyJson } from '../gateway/frames';
 import { RoomsService } from '../rooms/rooms.service';
 import { unavailable } from './api-error';
 import { keyOf } from './api-key.guard';
+import { idempotencyOf } from './idempotency/idempotency.interceptor';
 import { ROOM_PARAM, roomParam } from './api-params';
 import { BroadcastSentBody, HistoryBody, MessageSentBody } from './api-responses';
 import { BackendApi, Route } from './api-route';
@@ -15,15 +16,18 @@ import { ServerBroadcastDto, ServerMessageDto } from './dto/server-message.dto';
 const SERVER = 'server';
 
 /**
- * With an Idempotency-Key, the message carries it into the room's log as a `cid` as well: if
- * Redis ran an append late whose answer never came (a 503, so the key was freed), the retry
- * is still delivered once. Each API key has a sender of its own, which no user can be: a
- * token's `sub` holds no control character.
+ * With an Idempotency-Key, the message carries it (with the request it goes with) into the
+ * room's log as a `cid` as well: if Redis ran an append late whose answer never came (a 503,
+ * so the key was freed), the same request sent again is still delivered once. Each API key has
+ * a sender of its own, which no user can be: a token's `sub` holds no control character.
  */
 function logCid(req: Request): { id: string; sender: string } | undefined {
-  const key = req.headers['idempotency-key'];
-  if (typeof key !== 'string') return undefined;
-  return { id: createHash('sha256').update(key).digest('base64url'), sender: `\napi:${keyOf(req).id}` };
+  const idempotency = idempotencyOf(req);
+  if (!idempotency) return undefined;
+  const id = createHash('sha256')
+    .update(`${idempotency.key}\n${idempotency.fingerprint}`)
+    .digest('base64url');
+  return { id, sender: `\napi:${keyOf(req).id}` };
 }
 
 /** Messages from the app's backend, and room history for it. */
@@ -72,8 +76,8 @@ export class ApiMessagesController {
     description: 'A `broadcast` frame with `"origin":"server"` and `from` (default "server").',
   })
   @ApiAcceptedResponse({ type: BroadcastSentBody, description: 'Delivered to every connection.' })
-  broadcast(@Body() body: ServerBroadcastDto): BroadcastSentBody {
-    const sent = this.rooms.broadcastFromServer({ message: body.message, from: body.from ?? SERVER });
+  async broadcast(@Body() body: ServerBroadcastDto): Promise<BroadcastSentBody> {
+    const sent = await this.rooms.broadcastFromServer({ message: body.message, from: body.from ?? SERVER });
     if (sent === 'unavailable') throw unavailable('The broadcast was not sent');
     return sent;
   }

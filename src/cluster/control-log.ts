@@ -50,13 +50,20 @@ export class ControlLog {
   async send(command: Control): Promise<void> {
     const nonce = randomBytes(9).toString('base64url');
     this.remember(nonce);
-    await (this.redis as unknown as Scripts).controlSend(
-      this.log,
-      JSON.stringify({ ...command, nonce }),
-      this.publish,
-      KEPT,
-      this.channel,
-    );
+    try {
+      await (this.redis as unknown as Scripts).controlSend(
+        this.log,
+        JSON.stringify({ ...command, nonce }),
+        this.publish,
+        KEPT,
+        this.channel,
+      );
+    } catch (err) {
+      // No answer is no proof it was not run: should a hung Redis run it late, its echo or a
+      // catch-up carries it out here too, like everywhere else.
+      this.applied.delete(nonce);
+      throw err;
+    }
   }
 
   /** A command heard on the channel (`<id> <json>`), unless it was carried out here already. */
@@ -87,7 +94,8 @@ export class ControlLog {
       // A stream id starts with Redis's time in ms.
       if (Number(id.slice(0, id.indexOf('-'))) < oldest) continue;
       const command = this.fresh(fields[1]);
-      if (command) missed.push(command);
+      // Sent before now: connections opened since are not the ones it was meant for.
+      if (command) missed.push({ ...command, at: Number(id.slice(0, id.indexOf('-'))) });
     }
     return missed;
   }

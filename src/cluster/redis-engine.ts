@@ -287,10 +287,13 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     return 'local';
   }
 
-  broadcast(text: OutboundText): void {
-    if (!this.up || !this.reserve(text.json.length)) return;
+  broadcast(text: OutboundText): MaybeAsync<boolean> {
+    if (!this.up || !this.reserve(text.json.length)) return false;
     const settle = () => void (this.pendingPublishBytes -= text.json.length);
-    this.redis.publish(this.broadcastChannel, this.header + text.json).then(settle, settle);
+    return this.redis.publish(this.broadcastChannel, this.header + text.json).then(
+      () => (settle(), true),
+      () => (settle(), false),
+    );
   }
 
   /**

@@ -101,7 +101,8 @@ local present = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if present then redis.call('ZADD', KEYS[2], now, ARGV[1]) end
 -- A node that was itself silent too long (Redis hung, or ran this late) cannot tell the dead
 -- from those it could not hear either: it reaps nobody this time, and the others get a beat.
-if not present or now - tonumber(present) > tonumber(ARGV[2]) then
+-- Too long is 1.5 heartbeats (three quarters of the staleness, two): a beat on time is ~1.
+if not present or now - tonumber(present) > 0.75 * tonumber(ARGV[2]) then
   sweep()
   return present and 1 or 0
 end

@@ -25,6 +25,8 @@ export class Connection {
    * peer gone or too slow makes it leave them before its socket's 'close' comes.
    */
   roomsAtExit = 0;
+  /** When it opened (ms): a backend command carried out late spares connections newer than itself. */
+  readonly openedAt = Date.now();
   // Without a negotiated extension (compression) a frame's bytes are the same for every
   // peer, so they go straight to the TCP socket; ws's own sender would frame them again.
   private readonly tcp: Socket | undefined;

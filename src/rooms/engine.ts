@@ -27,10 +27,14 @@ export type Except = Connection | ReadonlySet<string> | undefined;
 export const isExclusion = (except: Except | 'delivered'): except is ReadonlySet<string> =>
   except instanceof Set;
 
-/** What the app's backend asks of every instance (the HTTP API's control routes). */
-export type Control =
+/**
+ * What the app's backend asks of every instance (the HTTP API's control routes). `at` (ms) on
+ * one carried out late, after an outage: connections opened after it are left alone.
+ */
+export type Control = (
   | { readonly kind: 'disconnect'; readonly user: string; readonly code: number; readonly reason: string }
-  | { readonly kind: 'remove'; readonly room: string; readonly user: string; readonly detail?: string };
+  | { readonly kind: 'remove'; readonly room: string; readonly user: string; readonly detail?: string }
+) & { readonly at?: number };
 
 /** What an engine may ask of this instance's own rooms. */
 export interface LocalRooms {
@@ -96,8 +100,11 @@ export interface RoomsEngine {
   history(room: string, before: number | undefined, limit: number): MaybeAsync<Page | 'unavailable'>;
   /** Members of `room` by key, from `offset`; 'unavailable' when the cluster's list cannot be read. */
   presence(room: string, offset: number, limit: number): MaybeAsync<MemberPage | 'unavailable'>;
-  /** A broadcast already delivered to this instance's connections. */
-  broadcast(text: OutboundText): void;
+  /**
+   * Sends a broadcast to every other instance's connections; false, and sent nowhere, when they
+   * cannot be reached (Redis is away, or what awaits it is past its bound).
+   */
+  broadcast(text: OutboundText): MaybeAsync<boolean>;
   /**
    * Has every other instance carry out `command` (this one does it itself); false, and sent
    * nowhere, when they cannot be reached (Redis is away).

@@ -66,7 +66,9 @@ export class MemoryEngine implements RoomsEngine {
     return this.roster.page(room, offset, limit);
   }
 
-  broadcast(): void {}
+  broadcast(): boolean {
+    return true; // no other instance
+  }
 
   control(): boolean {
     return true; // no other instance

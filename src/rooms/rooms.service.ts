@@ -223,15 +223,21 @@ export class RoomsService implements LocalRooms {
     });
   }
 
-  /** A broadcast from the app's backend, to every connection on every instance; 'unavailable' when other instances cannot be reached. */
-  broadcastFromServer(body: MessageText & { from: string }): { id: string; ts: number } | 'unavailable' {
-    if (!this.engine.ready) return 'unavailable';
+  /**
+   * A broadcast from the app's backend, to every connection on every instance: here once the
+   * others are sure to get it; 'unavailable', and sent nowhere, when they cannot be reached.
+   */
+  broadcastFromServer(
+    body: MessageText & { from: string },
+  ): MaybeAsync<{ id: string; ts: number } | 'unavailable'> {
     const id = this.nextId();
     const ts = Date.now();
     const text = new OutboundText(broadcastJson(jsonOf(body), serverSenderJson(body.from), id, ts));
-    this.deliver(this.connections, text, this.broadcastDeliveries);
-    this.engine.broadcast(text);
-    return { id, ts };
+    return then(this.engine.broadcast(text), (sent) => {
+      if (!sent) return 'unavailable';
+      this.deliver(this.connections, text, this.broadcastDeliveries);
+      return { id, ts };
+    });
   }
 
   /**
@@ -249,7 +255,7 @@ export class RoomsService implements LocalRooms {
 
   controlled(command: Control): void {
     for (const conn of this.connections) {
-      if (userOf(conn) !== command.user) continue;
+      if (userOf(conn) !== command.user || conn.openedAt > (command.at ?? Infinity)) continue;
       if (command.kind === 'disconnect') {
         endAuth(conn);
         conn.closedFor = 'disconnected';

@@ -99,12 +99,13 @@ export class EndpointDeliverer {
   private async send(batch: QueuedEvent[]): Promise<void> {
     const id = webhookId(batch.map((queued) => queued.event.id));
     const body = JSON.stringify({ events: batch.map((queued) => queued.event) });
-    const firstAt = Date.now();
-    await this.o.queue.sending(batch);
+    // Another instance holds the queue now (this one was cut off from Redis): it sends the batch.
+    const firstAt = await this.o.queue.sending(batch);
+    if (firstAt === undefined) return;
     for (let attempts = 1; ; attempts++) {
-      // Another instance holds the queue now (this one was cut off from Redis): it sends the batch.
       if (!this.o.queue.holds()) return;
       const attempt = await this.attempt(id, body);
+      if (!this.o.queue.holds()) return; // it was cut short when the queue was lost
       if (this.stopping.signal.aborted) return;
       const done = attempt.kind === 'failed' ? this.retryIn(attempt, firstAt, attempts) : attempt.kind;
       if (typeof done === 'number') {
@@ -140,12 +141,14 @@ export class EndpointDeliverer {
     // Not AbortSignal.any() over the long-lived stopping signal: Node 20 keeps every signal made
     // from it alive (nodejs/node#55351), so a deliverer retrying for days would grow.
     const request = new AbortController();
-    const abort = () => request.abort(this.stopping.signal.reason);
+    const abort = () => request.abort(new Error('stopped'));
     const timer = setTimeout(
       () => request.abort(new DOMException('timed out', 'TimeoutError')),
       this.o.timeoutMs,
     );
-    this.stopping.signal.addEventListener('abort', abort);
+    // Shutdown ends it, and so does the loss of the queue: no two requests to one endpoint at once.
+    const lost = this.o.queue.lost();
+    for (const ends of [this.stopping.signal, lost]) ends?.addEventListener('abort', abort);
     const signal = request.signal;
     try {
       const response = await fetch(this.o.url, {
@@ -165,7 +168,7 @@ export class EndpointDeliverer {
       return { kind: 'failed', why: failure(err as Error, this.o.timeoutMs) };
     } finally {
       clearTimeout(timer);
-      this.stopping.signal.removeEventListener('abort', abort);
+      for (const ends of [this.stopping.signal, lost]) ends?.removeEventListener('abort', abort);
     }
   }
 

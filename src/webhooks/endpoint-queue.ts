@@ -23,11 +23,14 @@ export interface EndpointQueue {
   /**
    * The batch about to be sent, oldest first: until it is acked, a reader that takes the queue
    * over (another instance, after this one died) gets exactly these events first, so it sends
-   * them under the same webhook-id.
+   * them under the same webhook-id. When the batch was first tried (by any reader), for the
+   * retry window; undefined when this reader no longer holds the queue.
    */
-  sending(batch: readonly QueuedEvent[]): MaybeAsync<void>;
+  sending(batch: readonly QueuedEvent[]): MaybeAsync<number | undefined>;
   /** Whether this reader may still send: false once another may have taken the queue over. */
   holds(): boolean;
+  /** Aborts when this reader stops holding the queue, so a request in flight ends; undefined when it never does. */
+  lost(): AbortSignal | undefined;
   /** Delivered or given up on: gone. Keys no longer held (dropped, acked) are ignored. */
   ack(keys: readonly string[]): MaybeAsync<void>;
   /** Events held. */

@@ -45,12 +45,18 @@ export class MemoryEndpointQueue implements EndpointQueue {
     return found;
   }
 
-  /** The oldest events stay first until acked: nothing to note. */
-  sending(): void {}
+  /** The oldest events stay first until acked: nothing to note, and nobody resumes a batch. */
+  sending(): number {
+    return Date.now();
+  }
 
   /** One instance reads it, always. */
   holds(): boolean {
     return true;
+  }
+
+  lost(): undefined {
+    return undefined;
   }
 
   ack(keys: readonly string[]): void {

@@ -19,13 +19,38 @@ if holder then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
+// The batch being sent is noted (its last stream id, and when it was first tried) by the lease's
+// holder alone: a former holder must not move the note of the one after it. The time already
+// noted for the same batch (a takeover resuming it), the time given for a new one, or -1 when
+// the lease is another's.
+const MARK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local noted = redis.call('GET', KEYS[2])
+if noted then
+  local space = string.find(noted, ' ', 1, true)
+  if string.sub(noted, 1, space - 1) == ARGV[2] then return tonumber(string.sub(noted, space + 1)) end
+end
+redis.call('SET', KEYS[2], ARGV[2] .. ' ' .. ARGV[3])
+return tonumber(ARGV[3])`;
+
+const UNMARK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 0`;
+
 type Scripts = {
   webhookPush(stream: string, dropped: string, size: number, endpoint: string, json: string): Promise<string>;
   webhookLease(lease: string, holder: string, ms: number): Promise<number>;
+  webhookMark(lease: string, batch: string, holder: string, last: string, now: number): Promise<number>;
+  webhookUnmark(lease: string, batch: string, holder: string): Promise<number>;
 };
 
 /** How long a lease lasts without renewal: a dead deliverer's endpoint waits this long for another. */
 export const LEASE_MS = 5000;
+/**
+ * The holder gives the lease up this long before it could have lapsed in Redis (its clock
+ * counts from before each renewal was sent), so two holders never overlap.
+ */
+const LEASE_MARGIN_MS = 500;
 /** How often the queue's holder looks for events; others try for the lease as often. */
 const POLL_MS = 100;
 
@@ -33,22 +58,23 @@ const POLL_MS = 100;
  * An endpoint's events in a Redis stream (cluster mode), written by the presence scripts (room
  * and member events) and by push() (messages). Every instance has one for each endpoint, but
  * only the holder of the endpoint's lease reads it: one request in flight per endpoint, cluster
- * wide. The holder renews the lease while it lives, and stops sending once Redis has not
- * confirmed it for a lease's length; if it dies, the lease lapses and another instance goes on
- * from the batch it was sending (noted at `:batch`), under the same webhook-id.
+ * wide. The holder renews the lease every LEASE_MS / 3; once Redis has not confirmed it for
+ * nearly a lease's length it stops (`lost()` aborts the request in flight). If it dies, the
+ * lease lapses and another instance resends the batch it was sending (noted at `:batch`), as it
+ * was unless the queue's bound dropped some of it meanwhile, then goes on.
  */
 export class RedisEndpointQueue implements EndpointQueue {
   private readonly stream: string;
   private readonly droppedHash: string;
   private readonly lease: string;
-  /** The last stream id of the batch being sent, until it is acked. */
+  /** `<last stream id> <first attempt ms>` of the batch being sent, until it is acked. */
   private readonly batch: string;
   private readonly key: string;
   private readonly endpoint: string;
   private readonly logger = new Logger('Webhooks');
-  private holding = false;
-  /** When Redis last confirmed the lease: past a lease's length without, it may be another's. */
-  private renewedAt = 0;
+  /** While this instance holds the lease: aborted when it may no longer. */
+  private held: AbortController | undefined;
+  private expiry: NodeJS.Timeout | undefined;
   private renewal: NodeJS.Timeout | undefined;
 
   constructor(
@@ -68,6 +94,8 @@ export class RedisEndpointQueue implements EndpointQueue {
     if (!('webhookPush' in redis)) {
       redis.defineCommand('webhookPush', { lua: PUSH, numberOfKeys: 2 });
       redis.defineCommand('webhookLease', { lua: LEASE, numberOfKeys: 1 });
+      redis.defineCommand('webhookMark', { lua: MARK, numberOfKeys: 2 });
+      redis.defineCommand('webhookUnmark', { lua: UNMARK, numberOfKeys: 2 });
     }
   }
 
@@ -89,26 +117,31 @@ export class RedisEndpointQueue implements EndpointQueue {
    */
   async peek(max: number): Promise<QueuedEvent[]> {
     if (!this.holds() && !(await this.takeLease())) return [];
-    const pending = await this.redis.get(this.batch);
-    if (pending !== null) {
-      const batch = await this.read(pending, max);
+    const noted = await this.redis.get(this.batch);
+    if (noted !== null) {
+      const batch = await this.read(noted.slice(0, noted.indexOf(' ')), max);
       if (batch.length > 0) return batch;
-      await this.redis.del(this.batch); // its events were dropped meanwhile
     }
     return this.read('+', max);
   }
 
-  async sending(batch: readonly QueuedEvent[]): Promise<void> {
-    await this.redis.set(this.batch, batch[batch.length - 1].key);
+  async sending(batch: readonly QueuedEvent[]): Promise<number | undefined> {
+    const last = batch[batch.length - 1].key;
+    const firstAt = await this.scripts.webhookMark(this.lease, this.batch, this.nodeId, last, Date.now());
+    return firstAt < 0 ? undefined : firstAt;
   }
 
   holds(): boolean {
-    return this.holding && Date.now() - this.renewedAt < LEASE_MS;
+    return this.held !== undefined;
+  }
+
+  lost(): AbortSignal | undefined {
+    return this.held?.signal;
   }
 
   async ack(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.redis.xdel(this.stream, ...keys);
-    await this.redis.del(this.batch);
+    await this.scripts.webhookUnmark(this.lease, this.batch, this.nodeId);
   }
 
   depth(): Promise<number> {
@@ -121,15 +154,14 @@ export class RedisEndpointQueue implements EndpointQueue {
 
   /** Polls: the stream is written by scripts anywhere in the cluster, which wake nobody here. */
   async wait(ms: number, signal?: AbortSignal): Promise<void> {
-    const poll = this.holding ? POLL_MS : 10 * POLL_MS;
+    const poll = this.holds() ? POLL_MS : 10 * POLL_MS;
     await sleep(Math.max(0, Math.min(ms, poll)), undefined, { signal }).catch(() => undefined);
   }
 
   /** Lets the lease go (shutdown), so another instance takes over at once. */
   async close(): Promise<void> {
-    this.stopRenewing();
-    if (!this.holding) return;
-    this.holding = false;
+    if (!this.holds()) return;
+    this.lose();
     await this.redis.eval(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0",
       1,
@@ -150,29 +182,34 @@ export class RedisEndpointQueue implements EndpointQueue {
   }
 
   private async takeLease(): Promise<boolean> {
-    this.holding = (await this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS)) === 1;
-    if (this.holding) {
-      this.renewedAt = Date.now();
-      this.logger.log(`This instance now delivers the webhooks to ${this.endpoint}`);
-    }
+    const asked = Date.now();
+    if ((await this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS)) !== 1) return false;
+    this.held = new AbortController();
+    this.confirmed(asked);
     // Renewed on a timer, not on each read: a batch being retried for minutes must keep it.
-    if (this.holding) this.renewal ??= setInterval(this.renew, LEASE_MS / 3).unref();
-    return this.holding;
+    this.renewal = setInterval(this.renew, LEASE_MS / 3).unref();
+    this.logger.log(`This instance now delivers the webhooks to ${this.endpoint}`);
+    return true;
   }
 
   private readonly renew = (): void => {
+    const asked = Date.now();
     this.scripts.webhookLease(this.lease, this.nodeId, LEASE_MS).then(
-      (held) => {
-        this.holding = held === 1;
-        if (this.holding) this.renewedAt = Date.now();
-        else this.stopRenewing();
-      },
-      () => undefined, // Redis away: the next renewal or read tells
+      (held) => (held === 1 ? this.confirmed(asked) : this.lose()),
+      () => undefined, // Redis away: the lease runs out here when it could have in Redis
     );
   };
 
-  private stopRenewing(): void {
+  /** Redis extended the lease by LEASE_MS from some moment after `asked`: it is ours until then, less the margin. */
+  private confirmed(asked: number): void {
+    clearTimeout(this.expiry);
+    this.expiry = setTimeout(() => this.lose(), asked + LEASE_MS - LEASE_MARGIN_MS - Date.now()).unref();
+  }
+
+  private lose(): void {
     clearInterval(this.renewal);
-    this.renewal = undefined;
+    clearTimeout(this.expiry);
+    this.held?.abort(new Error('the webhook lease was lost'));
+    this.held = undefined;
   }
 }

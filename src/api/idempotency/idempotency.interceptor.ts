@@ -14,6 +14,17 @@ import { keyOf } from '../api-key.guard';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './idempotency-store';
 
 const HEADER = 'idempotency-key';
+const IDEMPOTENCY = Symbol('idempotency');
+
+/** A request's Idempotency-Key and what it goes with: its route and body, digested. */
+export interface Idempotency {
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
+/** The request's Idempotency-Key, once IdempotencyInterceptor checked it. */
+export const idempotencyOf = (req: Request): Idempotency | undefined =>
+  (req as Request & { [IDEMPOTENCY]?: Idempotency })[IDEMPOTENCY];
 // Visible ASCII and spaces: what a header can carry as it is.
 const KEY = /^[\x20-\x7e]{1,128}$/;
 
@@ -49,6 +60,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const fingerprint = createHash('sha256')
       .update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
       .digest('base64url');
+    (req as Request & { [IDEMPOTENCY]?: Idempotency })[IDEMPOTENCY] = { key, fingerprint };
     const claim = await this.store.claim(scope, key, fingerprint).catch(() => {
       throw unavailable('The Idempotency-Key cannot be checked');
     });
