@@ -69,8 +69,14 @@ describeWithRedisCluster('cluster mode on a Redis Cluster of three masters (e2e)
     // Each instance's subscription is on the owning shard; the others never see the channel.
     expect(counts.sort()).toEqual([0, 0, 3]);
     clients[0].send({ type: 'message', message: 'across shards' });
-    for (const c of clients.slice(1))
-      expect(await c.next('message')).toMatchObject({ message: 'across shards' });
+    for (const c of clients.slice(1)) {
+      // On a loaded machine a probe of Redis can time out, and an instance that thought Redis
+      // away tells its members to go on from the log (`reset`) when it is back: allowed, not
+      // what this test is about.
+      let frame = await c.next();
+      while (frame.type === 'reset') frame = await c.next();
+      expect(frame).toMatchObject({ type: 'message', message: 'across shards' });
+    }
     clients.forEach((c) => c.close());
   });
 
