@@ -409,10 +409,18 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
     this.redis.unsubscribe(this.log.channel(room)).catch(() => undefined);
   }
 
-  /** Never rejects: on failure, the count this instance knows. */
-  private async setLocal(room: string, localMembers: number, member?: MemberHere): Promise<number> {
+  /**
+   * Never rejects: on failure, the count this instance knows. `reconciled`: a change made while
+   * Redis was away, told after the re-registration; its webhook events say so.
+   */
+  private async setLocal(
+    room: string,
+    localMembers: number,
+    member?: MemberHere,
+    reconciled = false,
+  ): Promise<number> {
     try {
-      const members = await this.registry.setLocal(room, localMembers, member);
+      const members = await this.registry.setLocal(room, localMembers, member, reconciled);
       if (members >= 0) return members;
       this.down('this instance was not registered');
     } catch (err) {
@@ -479,7 +487,7 @@ export class RedisEngine implements RoomsEngine, OnApplicationBootstrap, OnAppli
         this.logger.log(`Redis reachable: node ${this.nodeId} registered`);
         for (const room of this.touchedWhileDown) this.reconcile(room);
         for (const [room, member] of this.membersTouchedWhileDown.values()) {
-          void this.setLocal(room, this.local.localMembers(room), member);
+          void this.setLocal(room, this.local.localMembers(room), member, true);
         }
         if (this.connectionsTouched) this.connectionsChanged();
         this.local.presenceReset(false);

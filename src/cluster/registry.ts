@@ -36,8 +36,8 @@ end
 const SCRIPTS = {
   // KEYS: counts, node hash, epochs; ARGV: room, local count, node id, epoch, tag, publish
   // command, grace, webhook streams, and the member whose connections here changed: key,
-  // connections, info, why a connection went (for member_left), and 'final' when it leaves
-  // without a grace.
+  // connections, info, why a connection went (for member_left), 'final' when it leaves
+  // without a grace (else ''), and 'reconciled' for a change made while Redis was away.
   // The room's cluster-wide count, or -1 when this node is not registered under this epoch
   // (reaped, Redis restarted empty, or a late write from an older registration).
   roomsSetLocal: {
@@ -47,6 +47,7 @@ if redis.call('HGET', KEYS[3], ARGV[3]) ~= ARGV[4] then return -1 end
 set_args(5)
 REASON = ARGV[12] or REASON
 if ARGV[13] == 'final' then GRACE = 0 end
+RECONCILED = ARGV[14] == 'reconciled'
 if ARGV[9] then node_holds(ARGV[3], ARGV[1], ARGV[9], tonumber(ARGV[10]), ARGV[11]) end
 local old = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local new = tonumber(ARGV[2])
@@ -180,7 +181,7 @@ export class Registry {
    * Sets this node's count for `room`, and with `member` its connections of that member there;
    * the cluster-wide count, or -1 if this node must re-register.
    */
-  setLocal(room: string, localMembers: number, member?: MemberHere): Promise<number> {
+  setLocal(room: string, localMembers: number, member?: MemberHere, reconciled = false): Promise<number> {
     const { counts, node, epochs } = this.keys;
     return this.scripts.roomsSetLocal(
       counts,
@@ -191,8 +192,8 @@ export class Registry {
       this.nodeId,
       this.registration,
       ...this.presence,
-      ...(member ? [...memberArgs(member), member.why ?? 'closed'] : []),
-      ...(member?.final ? ['final'] : []),
+      ...(member ? [...memberArgs(member), member.why ?? 'closed', member.final ? 'final' : ''] : []),
+      ...(member && reconciled ? ['reconciled'] : []),
     );
   }
 
